@@ -1,0 +1,114 @@
+import type { DataSerializer, SseItem } from './encode.js'
+import { encodeItem, jsonSerializer } from './encode.js'
+import { FST_SSE_INVALID_OPTION } from './errors.js'
+
+export interface SsePluginOptions {
+  /** A comment line after this many milliseconds of silence, so proxies keep the stream open. `false` or 0: never. Default 15 000. */
+  heartbeatMs?: number | false
+  /** Reconnection delay sent to the client when a stream opens (`retry:`). Default: none (the browser's own, about 3 s). */
+  retryMs?: number
+  /** A client whose writes stay blocked this long is disconnected and its producer cancelled. `false` or 0: never. Default 30 000. */
+  stallTimeoutMs?: number | false
+  /** Most bytes waiting for one slow client on pushed streams (fan-out, `open()`) before it is disconnected. Default 1 MiB. */
+  maxBufferedBytes?: number
+  /** Largest encoded event; a bigger one ends the stream with an error. Default 1 MiB. */
+  maxEventBytes?: number
+  /** Serializes non-string `data` on routes without a schema. Default `JSON.stringify`. */
+  serializer?: DataSerializer
+  /**
+   * The terminal item sent when the producer, an item or the serializer fails, or `false` to
+   * end the stream without one. The error itself is logged, never sent. Default:
+   * `{ event: 'error', data: { message: 'Internal Server Error' } }`.
+   */
+  errorEvent?: false | ((error: Error) => SseItem)
+  /** Written to every open stream by `fastify.close()` before it ends them, e.g. `{ retry: 5000 }`. Default: none. */
+  shutdownEvent?: SseItem | false
+  /** Query parameter read as the last event id when the header is absent. `false` to ignore. Default `lastEventId`. */
+  lastEventIdQuery?: string | false
+  /** Longest accepted last event id, in bytes; longer ones are treated as invalid. Default 256. */
+  maxLastEventIdLength?: number
+}
+
+export interface ResolvedOptions {
+  heartbeatMs: number
+  stallTimeoutMs: number
+  maxBufferedBytes: number
+  maxEventBytes: number
+  serializer: DataSerializer
+  errorEvent: false | ((error: Error) => SseItem)
+  /** Opening frame: headers go out with it at once. */
+  openFrame: string
+  /** Pre-encoded shutdown block, '' for none. */
+  shutdownFrame: string
+  lastEventIdQuery: string | false
+  maxLastEventIdLength: number
+}
+
+const MiB = 1024 * 1024
+
+export const defaultErrorEvent = (): SseItem => ({ event: 'error', data: { message: 'Internal Server Error' } })
+
+export function resolveOptions (options: SsePluginOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`options must be an object, got ${typeof options}`)
+  const retryMs = optional(options.retryMs, 'retryMs', isNonNegativeInteger, 'a non-negative integer')
+  const serializer = optional(options.serializer, 'serializer', isFunction, 'a function') ?? jsonSerializer
+  const errorEvent = options.errorEvent === false
+    ? false
+    : optional(options.errorEvent, 'errorEvent', isFunction, 'a function or false') ?? defaultErrorEvent
+  const query = options.lastEventIdQuery
+  if (query !== undefined && query !== false && (typeof query !== 'string' || query === '')) {
+    throw new FST_SSE_INVALID_OPTION(`lastEventIdQuery must be a non-empty string or false, got ${describe(query)}`)
+  }
+  let shutdownFrame = ''
+  if (options.shutdownEvent !== undefined && options.shutdownEvent !== false) {
+    try {
+      shutdownFrame = encodeItem(options.shutdownEvent, serializer)
+    } catch (err) {
+      throw new FST_SSE_INVALID_OPTION(`shutdownEvent: ${(err as Error).message}`)
+    }
+  }
+  return {
+    heartbeatMs: interval(options.heartbeatMs, 'heartbeatMs', 15_000),
+    stallTimeoutMs: interval(options.stallTimeoutMs, 'stallTimeoutMs', 30_000),
+    maxBufferedBytes: optional(options.maxBufferedBytes, 'maxBufferedBytes', isPositiveInteger, 'a positive integer') ?? MiB,
+    maxEventBytes: optional(options.maxEventBytes, 'maxEventBytes', isPositiveInteger, 'a positive integer') ?? MiB,
+    serializer,
+    errorEvent,
+    openFrame: (retryMs === undefined ? ':' : 'retry: ' + retryMs) + '\n\n',
+    shutdownFrame,
+    lastEventIdQuery: query ?? 'lastEventId',
+    maxLastEventIdLength: optional(options.maxLastEventIdLength, 'maxLastEventIdLength', isPositiveInteger, 'a positive integer') ?? 256
+  }
+}
+
+function interval (value: number | false | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (value === false) return 0
+  if (!isNonNegativeInteger(value)) throw new FST_SSE_INVALID_OPTION(`${name} must be a non-negative integer or false, got ${describe(value)}`)
+  return value
+}
+
+function optional<T> (value: unknown, name: string, check: (v: unknown) => v is T, what: string): T | undefined {
+  if (value === undefined) return undefined
+  if (!check(value)) throw new FST_SSE_INVALID_OPTION(`${name} must be ${what}, got ${describe(value)}`)
+  return value
+}
+
+function isNonNegativeInteger (v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+}
+
+function isPositiveInteger (v: unknown): v is number {
+  return isNonNegativeInteger(v) && v > 0
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function isFunction (v: unknown): v is (...args: any[]) => any {
+  return typeof v === 'function'
+}
+
+function describe (v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v)
+  return typeof v
+}

@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { encodeItem, type SseItem } from './encode.js'
+import { readLastEventId } from './last-event-id.js'
+import { resolveOptions, type SsePluginOptions } from './options.js'
+import type { ItemEncoder } from './pump.js'
+import { Registry } from './registry.js'
+import { openStream, streamFrom, type Runtime, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
+
+/** `reply.sse`: start a stream from a source, or open one to push to. */
+export interface SseReply<Item = SseItem> {
+  /**
+   * Streams the items of `source` (an async iterable, an iterable, or a function of
+   * `{ signal, lastEventId, request, reply }` returning one). Settles when the stream is over;
+   * return it from the handler.
+   */
+  (source: SseSource<Item>): Promise<SseResult>
+  /** Opens a stream the application pushes to with `send()`. */
+  open: () => SseStream<Item>
+  /** The client's `Last-Event-ID` (header, else the query parameter), UTF-8 decoded; undefined when absent or invalid. */
+  readonly lastEventId: string | undefined
+}
+
+/** `fastify.sse`: the plugin instance's view of its streams. */
+export interface SseServer {
+  /** Streams open right now. */
+  readonly openStreams: number
+}
+
+declare module 'fastify' {
+  interface FastifyReply {
+    /** Server-Sent Events for this reply (fastify-typed-sse). */
+    readonly sse: SseReply
+  }
+  interface FastifyInstance {
+    /** Server-Sent Events state of this instance (fastify-typed-sse). */
+    readonly sse: SseServer
+  }
+}
+
+const kState = Symbol('fastify-typed-sse.state')
+const kReply = Symbol('fastify-typed-sse.reply')
+
+interface ReplyWithState extends FastifyReply {
+  [kState]: StreamState | null
+  [kReply]: SseReply | null
+}
+
+async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions): Promise<void> {
+  const options = resolveOptions(opts)
+  const registry = new Registry(options.heartbeatMs, options.stallTimeoutMs)
+  const defaultEncoder: ItemEncoder = (item) => encodeItem(item, options.serializer)
+  const runtime: Runtime = {
+    options,
+    registry,
+    closing: false,
+    encoderFor: () => defaultEncoder
+  }
+
+  fastify.decorate('sse', {
+    getter (): SseServer {
+      return { openStreams: registry.size }
+    }
+  })
+
+  // Declared up front so every reply has the same shape; filled only on SSE routes.
+  fastify.decorateReply(kState, null)
+  fastify.decorateReply(kReply, null)
+  fastify.decorateReply('sse', {
+    getter (this: FastifyReply): SseReply {
+      const reply = this as ReplyWithState
+      return reply[kReply] ?? (reply[kReply] = sseReply(runtime, reply))
+    }
+  })
+
+  // preClose runs before the server stops accepting and waits for connections: streams must
+  // end here or fastify.close() would wait for them forever.
+  fastify.addHook('preClose', async () => {
+    runtime.closing = true
+    registry.endAll('shutdown', options.shutdownFrame)
+  })
+}
+
+function sseReply (runtime: Runtime, reply: ReplyWithState): SseReply {
+  const state = (reply[kState] = {
+    started: false,
+    lastEventId: readLastEventId(reply.request as FastifyRequest, {
+      query: runtime.options.lastEventIdQuery,
+      maxLength: runtime.options.maxLastEventIdLength
+    })
+  })
+  const sse = ((source: SseSource) => streamFrom(runtime, reply, state, source)) as SseReply
+  Object.defineProperties(sse, {
+    open: { value: () => openStream(runtime, reply, state) },
+    lastEventId: { get: () => state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined }
+  })
+  return sse
+}
+
+export const plugin = fp(fastifyTypedSse, {
+  fastify: '5.x',
+  name: 'fastify-typed-sse'
+})

@@ -1,0 +1,201 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { Connection, type EndReason, type RawResponse } from './connection.js'
+import { encodeItem, type SseItem } from './encode.js'
+import { FST_SSE_ALREADY_STARTED, FST_SSE_HEADERS_SENT, FST_SSE_EVENT_TOO_LARGE, FST_SSE_INVALID_SOURCE } from './errors.js'
+import { streamHeaders } from './headers.js'
+import type { LastEventIdResult } from './last-event-id.js'
+import type { ResolvedOptions } from './options.js'
+import { isThenable, pump, type AnyIterator, type ItemEncoder } from './pump.js'
+import type { Registry } from './registry.js'
+
+/** How a stream ended, as `reply.sse()` and `open().done` report it. */
+export interface SseResult {
+  reason: EndReason
+  /** Events written to the client. */
+  events: number
+  /** The failure that ended the stream when `reason` is `'error'` (it was logged, and not sent). */
+  error?: Error
+}
+
+/** What a producer function receives. */
+export interface SourceContext {
+  /** Aborted the moment the stream ends for any reason: pass it to every await that can take one. */
+  signal: AbortSignal
+  /** The client's `Last-Event-ID` (header, else the query parameter), UTF-8 decoded; undefined when absent or invalid. */
+  lastEventId: string | undefined
+  request: FastifyRequest
+  reply: FastifyReply
+}
+
+export type Awaitable<T> = T | PromiseLike<T>
+export type SseIterable<Item> = AsyncIterable<Item> | Iterable<Item>
+export type SseSource<Item = SseItem> = SseIterable<Item> | ((context: SourceContext) => Awaitable<SseIterable<Item>>)
+
+/** Plugin-wide state shared by every stream of one plugin instance. */
+export interface Runtime {
+  readonly options: ResolvedOptions
+  readonly registry: Registry
+  closing: boolean
+  /** The item pipeline (validation, serialization, encoding) of the request's route. */
+  encoderFor: (request: FastifyRequest) => ItemEncoder
+}
+
+/** Per-reply state behind `reply.sse`. */
+export interface StreamState {
+  started: boolean
+  lastEventId: LastEventIdResult
+}
+
+/** Starts a stream fed by an iterable; settles when the stream is over. */
+export async function streamFrom (
+  runtime: Runtime, reply: FastifyReply, state: StreamState, source: SseSource<SseItem>
+): Promise<SseResult> {
+  assertCanStart(reply, state)
+  if (source === null || (typeof source !== 'object' && typeof source !== 'function')) {
+    throw new FST_SSE_INVALID_SOURCE(describe(source))
+  }
+  state.started = true
+  const controller = new AbortController()
+  let iterable: unknown = source
+  if (typeof source === 'function') {
+    // Called before any byte is sent: a producer that throws here (job not found, forbidden)
+    // becomes an ordinary HTTP error through Fastify's error handler.
+    iterable = source({
+      signal: controller.signal,
+      lastEventId: state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined,
+      request: reply.request,
+      reply
+    })
+    if (isThenable(iterable)) iterable = await iterable
+  }
+  const iterator = iteratorOf(iterable)
+  const encode = runtime.encoderFor(reply.request)
+  const conn = open(runtime, reply, controller)
+  const error = await pump(conn, iterator, encode, runtime.options.maxEventBytes)
+  return settle(runtime, reply, conn, error)
+}
+
+/** A stream the application writes to itself (`reply.sse.open()`). */
+export interface SseStream<Item = SseItem> {
+  /**
+   * Validates, encodes and queues one item. Returns false once the stream has ended (or the
+   * client was disconnected for not reading). Throws for an invalid item; the stream stays open.
+   */
+  send: (item: Item) => boolean
+  /** Ends the stream normally. */
+  close: () => void
+  /** Aborted when the stream ends for any reason. */
+  readonly signal: AbortSignal
+  readonly closed: boolean
+  /** The client's last event id, as for producer functions. */
+  readonly lastEventId: string | undefined
+  /** Settles when the stream is over. Return it from the handler. */
+  readonly done: Promise<SseResult>
+}
+
+export function openStream (runtime: Runtime, reply: FastifyReply, state: StreamState): SseStream {
+  assertCanStart(reply, state)
+  state.started = true
+  const encode = runtime.encoderFor(reply.request)
+  const conn = open(runtime, reply, new AbortController())
+  const done = new Promise<SseResult>((resolve) => {
+    conn.onEnd((reason) => resolve({ reason, events: conn.events }))
+  })
+  const lastEventId = state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
+  return {
+    send (item) {
+      if (conn.reason !== undefined) return false
+      const chunk = encode(item)
+      if (chunk === '') return true
+      const max = runtime.options.maxEventBytes
+      if (chunk.length * 3 > max) {
+        const bytes = Buffer.byteLength(chunk)
+        if (bytes > max) throw new FST_SSE_EVENT_TOO_LARGE(bytes, max)
+      }
+      return conn.push(chunk)
+    },
+    close () {
+      conn.end('end')
+    },
+    signal: conn.signal,
+    get closed () {
+      return conn.reason !== undefined
+    },
+    lastEventId,
+    done
+  }
+}
+
+/** Takes over the response, sends the head and the opening frame, and registers the stream. */
+export function open (runtime: Runtime, reply: FastifyReply, controller: AbortController): Connection {
+  const { options, registry } = runtime
+  reply.hijack()
+  const res = reply.raw
+  res.writeHead(reply.statusCode, streamHeaders(reply))
+  const conn = new Connection(res as unknown as RawResponse, options, controller, performance.now())
+  // Headers leave with the first frame, so clients and `inject({ payloadAsStream })` see the
+  // stream at once instead of waiting for the first event.
+  conn.write(options.openFrame, false)
+  if (res.destroyed) {
+    conn.destroy('client')
+    return conn
+  }
+  registry.add(conn)
+  if (runtime.closing) conn.end('shutdown', options.shutdownFrame)
+  conn.onEnd((reason) => {
+    if (reason === 'client' || reason === 'stalled' || reason === 'overflow') {
+      reply.log.debug({ reason, events: conn.events }, 'event stream closed')
+    }
+  })
+  return conn
+}
+
+function settle (runtime: Runtime, reply: FastifyReply, conn: Connection, error: Error | undefined): SseResult {
+  if (error === undefined) {
+    conn.end('end')
+    return { reason: conn.reason ?? 'end', events: conn.events }
+  }
+  if (conn.reason !== undefined) {
+    // The stream was already over (client gone, shutdown); the producer's late failure is only worth a log line.
+    reply.log.debug({ err: error }, 'event stream producer failed after the stream ended')
+    return { reason: conn.reason, events: conn.events }
+  }
+  reply.log.error({ err: error }, 'event stream failed')
+  conn.end('error', terminalFrame(runtime, error, reply))
+  return { reason: 'error', events: conn.events, error }
+}
+
+function terminalFrame (runtime: Runtime, error: Error, reply: FastifyReply): string {
+  const { errorEvent, serializer } = runtime.options
+  if (errorEvent === false) return ''
+  try {
+    return encodeItem(errorEvent(error), serializer)
+  } catch (err) {
+    reply.log.error({ err }, 'errorEvent failed; ending the stream without a terminal event')
+    return ''
+  }
+}
+
+function assertCanStart (reply: FastifyReply, state: StreamState): void {
+  if (state.started) throw new FST_SSE_ALREADY_STARTED()
+  if (reply.sent || reply.raw.headersSent) throw new FST_SSE_HEADERS_SENT()
+}
+
+function iteratorOf (value: unknown): AnyIterator<SseItem> {
+  if (value !== null && typeof value === 'object') {
+    const asyncFactory = (value as AsyncIterable<SseItem>)[Symbol.asyncIterator]
+    if (typeof asyncFactory === 'function') return asyncFactory.call(value)
+    const syncFactory = (value as Iterable<SseItem>)[Symbol.iterator]
+    if (typeof syncFactory === 'function') return syncFactory.call(value)
+  }
+  // Strings are iterable too, but a stream of characters is never what was meant.
+  throw new FST_SSE_INVALID_SOURCE(describe(value))
+}
+
+function describe (value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'string') return 'a string'
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'object') return 'an object that is not iterable'
+  return typeof value
+}

@@ -1,0 +1,19 @@
+// Builds both module flavours from lib/: ESM into dist/esm, CommonJS into dist/cjs.
+// Each flavour gets its own declarations so `import` and `require` users both get types
+// that describe what they actually load.
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+
+rmSync(join(root, 'dist'), { recursive: true, force: true })
+for (const project of ['tsconfig.json', 'tsconfig.cjs.json']) {
+  execFileSync(process.execPath, [tsc, '-p', join(root, project)], { stdio: 'inherit', cwd: root })
+}
+mkdirSync(join(root, 'dist/cjs'), { recursive: true })
+writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n')
+writeFileSync(join(root, 'dist/esm/package.json'), '{ "type": "module" }\n')
