@@ -24,57 +24,75 @@ export interface ConnectionLimits {
   maxBufferedBytes: number
 }
 
+/** Whoever tracks open connections; told once when one ends. */
+export interface ConnectionOwner {
+  remove: (conn: Connection) => void
+}
+
+type EndListener = (reason: EndReason) => void
+
 const HEARTBEAT = ':\n\n'
 // A batch this long is written at once rather than at the end of the tick: the socket's own
 // high-water mark, so backpressure is seen after one batch, not after a whole burst.
 const BATCH_CHARS = 16 * 1024
 
-
 /**
  * The write side of one event stream: owns the raw response, knows whether the client can
  * take more, and turns every way a stream can end (client gone, stall, overflow, shutdown,
- * normal end) into one abort of `signal` and one settle of `done`.
+ * normal end) into one abort of `signal` and one call of each end listener.
+ *
+ * It is kept small on purpose: an idle subscriber costs this object, and memory per idle
+ * connection is what limits how many clients one process holds.
  */
 export class Connection {
   readonly res: RawResponse
-  readonly controller: AbortController
-  readonly signal: AbortSignal
   /** Set once; the first reason wins. */
   reason: EndReason | undefined
   /** Events written (heartbeats and the opening frame are not counted). */
   events = 0
+  owner: ConnectionOwner | null = null
 
   private readonly limits: ConnectionLimits
+  // Created on first use: most pushed streams never look at their signal.
+  private controller: AbortController | undefined
   private batch = ''
   private scheduled = false
   private wrote = false
   private silentSince: number
   private blockedSince = 0
   private drainWaiters: Array<() => void> | null = null
+  private endListener: EndListener | EndListener[] | null = null
   private readonly onClose: () => void
-  private readonly onDrain: () => void
-  private readonly closeListeners: Array<(reason: EndReason) => void> = []
+  private onDrain: (() => void) | null = null
 
-  constructor (res: RawResponse, limits: ConnectionLimits, controller: AbortController, now: number) {
+  constructor (res: RawResponse, limits: ConnectionLimits, now: number, controller?: AbortController) {
     this.res = res
-    this.controller = controller
-    this.signal = controller.signal
     this.limits = limits
     this.silentSince = now
+    this.controller = controller
     this.onClose = () => this.finish('client')
-    this.onDrain = () => this.drained()
     res.on('close', this.onClose)
-    res.on('drain', this.onDrain)
+  }
+
+  /** Aborted the moment the stream ends, for any reason. */
+  get signal (): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (this.reason !== undefined) this.controller.abort()
+    }
+    return this.controller.signal
   }
 
   get closed (): boolean {
     return this.reason !== undefined
   }
 
-  /** Runs once when the stream ends, whatever ended it. */
-  onEnd (listener: (reason: EndReason) => void): void {
+  /** Runs `listener` once when the stream ends, whatever ended it (at once if it has). */
+  onEnd (listener: EndListener): void {
     if (this.reason !== undefined) listener(this.reason)
-    else this.closeListeners.push(listener)
+    else if (this.endListener === null) this.endListener = listener
+    else if (typeof this.endListener === 'function') this.endListener = [this.endListener, listener]
+    else this.endListener.push(listener)
   }
 
   /**
@@ -100,22 +118,6 @@ export class Connection {
     return this.batch.length < BATCH_CHARS || this.flush()
   }
 
-  /** The end-of-tick flush scheduled by {@link write}. */
-  flushScheduled (): void {
-    this.scheduled = false
-    this.flush()
-  }
-
-  /** Writes the queued batch now. Returns false when the client is not keeping up. */
-  flush (): boolean {
-    const batch = this.batch
-    if (batch === '' || this.reason !== undefined) return this.blockedSince === 0
-    this.batch = ''
-    if (this.res.write(batch)) return true
-    if (this.blockedSince === 0) this.blockedSince = performance.now()
-    return false
-  }
-
   /**
    * Like {@link write}, for pushes that cannot wait (fan-out, `open()` handles): a client that
    * already has more than maxBufferedBytes waiting is disconnected instead of buffered without
@@ -128,6 +130,28 @@ export class Connection {
       return false
     }
     return this.write(chunk)
+  }
+
+  /** The end-of-tick flush scheduled by {@link write}. */
+  flushScheduled (): void {
+    this.scheduled = false
+    this.flush()
+  }
+
+  /** Writes the queued batch now. Returns false when the client is not keeping up. */
+  flush (): boolean {
+    const batch = this.batch
+    if (batch === '' || this.reason !== undefined) return this.blockedSince === 0
+    this.batch = ''
+    if (this.res.write(batch)) return true
+    if (this.blockedSince === 0) {
+      this.blockedSince = performance.now()
+      if (this.onDrain === null) {
+        this.onDrain = () => this.drained()
+        this.res.on('drain', this.onDrain)
+      }
+    }
+    return false
   }
 
   /** Resolves when the client can take more data, or the stream has ended. Never hangs. */
@@ -187,12 +211,17 @@ export class Connection {
   private finish (reason: EndReason): void {
     if (this.reason !== undefined) return
     this.reason = reason
+    this.batch = ''
     this.res.off('close', this.onClose)
-    this.res.off('drain', this.onDrain)
-    this.controller.abort()
+    if (this.onDrain !== null) this.res.off('drain', this.onDrain)
+    this.controller?.abort()
     this.drained()
-    const listeners = this.closeListeners.splice(0)
-    for (const listener of listeners) listener(reason)
+    this.owner?.remove(this)
+    this.owner = null
+    const listener = this.endListener
+    this.endListener = null
+    if (typeof listener === 'function') listener(reason)
+    else if (listener !== null) for (const l of listener) l(reason)
   }
 }
 

@@ -21,7 +21,13 @@ export interface SseItem<Data = unknown, Event extends string = string> {
 export type DataSerializer = (data: unknown, event: string | undefined) => string
 
 export const jsonSerializer: DataSerializer = (data) => {
-  const text = JSON.stringify(data)
+  let text: string | undefined
+  try {
+    text = JSON.stringify(data)
+  } catch (err) {
+    // BigInt values and circular structures.
+    throw new FST_SSE_SERIALIZE((err as Error).message, { cause: err })
+  }
   // JSON.stringify answers undefined (not a string) for functions, symbols and undefined.
   if (typeof text !== 'string') throw new FST_SSE_SERIALIZE(`${typeof data} is not JSON-serializable`)
   return text
@@ -44,15 +50,22 @@ export function encodeItem (item: SseItem, serialize: DataSerializer): string {
   if (item === null || typeof item !== 'object') {
     throw new FST_SSE_INVALID_EVENT(`expected an object, got ${item === null ? 'null' : typeof item}`)
   }
-  const { data, event, id, retry, comment } = item
+  const data = item.data
+  return encodeFrame(item, data === undefined ? undefined : typeof data === 'string' ? data : serialize(data, item.event))
+}
+
+/**
+ * Frames one event whose data is already text (serialized, validated, or read back from a
+ * store): the fields of `item` other than `data`, then `text` as `data:` lines.
+ */
+export function encodeFrame (item: Omit<SseItem, 'data'>, text: string | undefined): string {
+  const { event, id, retry, comment } = item
   let out = ''
   if (comment !== undefined) out += encodeComment(comment)
   if (event !== undefined) out += eventField(event)
   if (id !== undefined) out += idField(id)
   if (retry !== undefined) out += retryField(retry)
-  if (data !== undefined) {
-    out += dataLines(typeof data === 'string' ? data : serialize(data, event))
-  }
+  if (text !== undefined) out += dataLines(text)
   return out === '' ? '' : out + '\n'
 }
 

@@ -5,6 +5,7 @@ import { readLastEventId } from './last-event-id.js'
 import { resolveOptions, type SsePluginOptions } from './options.js'
 import type { ItemEncoder } from './pump.js'
 import { Registry } from './registry.js'
+import { compileRoute, kRoute, type CompiledRoute, type SseRouteOptions } from './route.js'
 import { openStream, streamFrom, type Runtime, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
 
 /** `reply.sse`: start a stream from a source, or open one to push to. */
@@ -28,6 +29,10 @@ export interface SseServer {
 }
 
 declare module 'fastify' {
+  interface RouteShorthandOptions {
+    /** Server-Sent Events settings of this route (fastify-typed-sse). */
+    sse?: SseRouteOptions
+  }
   interface FastifyReply {
     /** Server-Sent Events for this reply (fastify-typed-sse). */
     readonly sse: SseReply
@@ -54,8 +59,15 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
     options,
     registry,
     closing: false,
-    encoderFor: () => defaultEncoder
+    encoderFor: (request) => routeOf(request)?.encode ?? defaultEncoder
   }
+
+  // Everything a route's `sse` option asks for is compiled here, once, at start-up.
+  fastify.addHook('onRoute', (route) => {
+    const sse = (route as { sse?: SseRouteOptions }).sse
+    if (sse === undefined) return
+    route.config = { ...route.config, [kRoute]: compileRoute(sse, runtime, route) }
+  })
 
   fastify.decorate('sse', {
     getter (): SseServer {
@@ -81,6 +93,11 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
   })
 }
 
+function routeOf (request: FastifyRequest | undefined): CompiledRoute | undefined {
+  if (request === undefined) return undefined
+  return (request.routeOptions.config as { [kRoute]?: CompiledRoute } | undefined)?.[kRoute]
+}
+
 function sseReply (runtime: Runtime, reply: ReplyWithState): SseReply {
   const state = (reply[kState] = {
     started: false,
@@ -89,12 +106,10 @@ function sseReply (runtime: Runtime, reply: ReplyWithState): SseReply {
       maxLength: runtime.options.maxLastEventIdLength
     })
   })
-  const sse = ((source: SseSource) => streamFrom(runtime, reply, state, source)) as SseReply
-  Object.defineProperties(sse, {
-    open: { value: () => openStream(runtime, reply, state) },
-    lastEventId: { get: () => state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined }
+  return Object.assign((source: SseSource) => streamFrom(runtime, reply, state, source), {
+    open: () => openStream(runtime, reply, state),
+    lastEventId: state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
   })
-  return sse
 }
 
 export const plugin = fp(fastifyTypedSse, {

@@ -1,6 +1,7 @@
 import type { Connection } from './connection.js'
 import type { SseItem } from './encode.js'
-import { FST_SSE_EVENT_TOO_LARGE, FST_SSE_PRODUCER } from './errors.js'
+import { FST_SSE_PRODUCER } from './errors.js'
+import { assertSize } from './size.js'
 
 /** Validates and encodes one item into one event block (or '' for nothing to send). */
 export type ItemEncoder = (item: SseItem) => string
@@ -83,11 +84,7 @@ class Pump {
     let chunk: string
     try {
       chunk = this.encode(result.value)
-      // UTF-16 length times three bounds the UTF-8 size: measure only when it could matter.
-      if (chunk.length * 3 > this.maxEventBytes) {
-        const bytes = Buffer.byteLength(chunk)
-        if (bytes > this.maxEventBytes) throw new FST_SSE_EVENT_TOO_LARGE(bytes, this.maxEventBytes)
-      }
+      assertSize(chunk, this.maxEventBytes)
     } catch (err) {
       this.stop(toError(err))
       return false

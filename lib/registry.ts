@@ -1,11 +1,11 @@
-import type { Connection, EndReason } from './connection.js'
+import type { Connection, ConnectionOwner, EndReason } from './connection.js'
 
 /**
  * Every open stream of one plugin instance. One shared timer drives heartbeats and stall
  * checks for all of them (a timer per connection would cost memory per idle client), and
  * runs only while a stream is open, so nothing keeps the process alive after the last one.
  */
-export class Registry {
+export class Registry implements ConnectionOwner {
   readonly connections = new Set<Connection>()
   private timer: NodeJS.Timeout | undefined
   private readonly periodMs: number
@@ -26,10 +26,10 @@ export class Registry {
       this.timer = setInterval(tickAll, this.periodMs, this)
       this.timer.unref()
     }
-    conn.onEnd(() => this.delete(conn))
+    conn.owner = this
   }
 
-  private delete (conn: Connection): void {
+  remove (conn: Connection): void {
     this.connections.delete(conn)
     if (this.connections.size === 0 && this.timer !== undefined) {
       clearInterval(this.timer)

@@ -3,6 +3,7 @@ import { Connection, type EndReason, type RawResponse } from './connection.js'
 import { encodeItem, type SseItem } from './encode.js'
 import { FST_SSE_ALREADY_STARTED, FST_SSE_HEADERS_SENT, FST_SSE_EVENT_TOO_LARGE, FST_SSE_INVALID_SOURCE } from './errors.js'
 import { streamHeaders } from './headers.js'
+import { assertSize } from './size.js'
 import type { LastEventIdResult } from './last-event-id.js'
 import type { ResolvedOptions } from './options.js'
 import { isThenable, pump, type AnyIterator, type ItemEncoder } from './pump.js'
@@ -36,8 +37,8 @@ export interface Runtime {
   readonly options: ResolvedOptions
   readonly registry: Registry
   closing: boolean
-  /** The item pipeline (validation, serialization, encoding) of the request's route. */
-  encoderFor: (request: FastifyRequest) => ItemEncoder
+  /** The item pipeline (validation, serialization, encoding) of the request's route; the plain one for `undefined`. */
+  encoderFor: (request: FastifyRequest | undefined) => ItemEncoder
 }
 
 /** Per-reply state behind `reply.sse`. */
@@ -97,42 +98,57 @@ export function openStream (runtime: Runtime, reply: FastifyReply, state: Stream
   assertCanStart(reply, state)
   state.started = true
   const encode = runtime.encoderFor(reply.request)
-  const conn = open(runtime, reply, new AbortController())
-  const done = new Promise<SseResult>((resolve) => {
-    conn.onEnd((reason) => resolve({ reason, events: conn.events }))
-  })
   const lastEventId = state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
-  return {
-    send (item) {
-      if (conn.reason !== undefined) return false
-      const chunk = encode(item)
-      if (chunk === '') return true
-      const max = runtime.options.maxEventBytes
-      if (chunk.length * 3 > max) {
-        const bytes = Buffer.byteLength(chunk)
-        if (bytes > max) throw new FST_SSE_EVENT_TOO_LARGE(bytes, max)
-      }
-      return conn.push(chunk)
-    },
-    close () {
-      conn.end('end')
-    },
-    signal: conn.signal,
-    get closed () {
-      return conn.reason !== undefined
-    },
-    lastEventId,
-    done
+  return new PushStream(open(runtime, reply), encode, runtime.options.maxEventBytes, lastEventId)
+}
+
+/** A class rather than closures: an idle pushed stream should cost a few fields, not a context per method. */
+class PushStream implements SseStream {
+  private settled: Promise<SseResult> | undefined
+
+  constructor (
+    private readonly conn: Connection,
+    private readonly encode: ItemEncoder,
+    private readonly maxEventBytes: number,
+    readonly lastEventId: string | undefined
+  ) {}
+
+  send (item: SseItem): boolean {
+    const conn = this.conn
+    if (conn.reason !== undefined) return false
+    const chunk = this.encode(item)
+    if (chunk === '') return true
+    assertSize(chunk, this.maxEventBytes)
+    return conn.push(chunk)
+  }
+
+  close (): void {
+    this.conn.end('end')
+  }
+
+  get signal (): AbortSignal {
+    return this.conn.signal
+  }
+
+  get closed (): boolean {
+    return this.conn.reason !== undefined
+  }
+
+  get done (): Promise<SseResult> {
+    return (this.settled ??= new Promise((resolve) => {
+      const conn = this.conn
+      conn.onEnd((reason) => resolve({ reason, events: conn.events }))
+    }))
   }
 }
 
 /** Takes over the response, sends the head and the opening frame, and registers the stream. */
-export function open (runtime: Runtime, reply: FastifyReply, controller: AbortController): Connection {
+export function open (runtime: Runtime, reply: FastifyReply, controller?: AbortController): Connection {
   const { options, registry } = runtime
   reply.hijack()
   const res = reply.raw
   res.writeHead(reply.statusCode, streamHeaders(reply))
-  const conn = new Connection(res as unknown as RawResponse, options, controller, performance.now())
+  const conn = new Connection(res as unknown as RawResponse, options, performance.now(), controller)
   // Headers leave with the first frame, so clients and `inject({ payloadAsStream })` see the
   // stream at once instead of waiting for the first event.
   conn.write(options.openFrame, false)
@@ -142,18 +158,15 @@ export function open (runtime: Runtime, reply: FastifyReply, controller: AbortCo
   }
   registry.add(conn)
   if (runtime.closing) conn.end('shutdown', options.shutdownFrame)
-  conn.onEnd((reason) => {
-    if (reason === 'client' || reason === 'stalled' || reason === 'overflow') {
-      reply.log.debug({ reason, events: conn.events }, 'event stream closed')
-    }
-  })
   return conn
 }
 
 function settle (runtime: Runtime, reply: FastifyReply, conn: Connection, error: Error | undefined): SseResult {
   if (error === undefined) {
     conn.end('end')
-    return { reason: conn.reason ?? 'end', events: conn.events }
+    const reason = conn.reason ?? 'end'
+    if (reason !== 'end') reply.log.debug({ reason, events: conn.events }, 'event stream closed')
+    return { reason, events: conn.events }
   }
   if (conn.reason !== undefined) {
     // The stream was already over (client gone, shutdown); the producer's late failure is only worth a log line.
