@@ -1,19 +1,25 @@
 // Builds both module flavours from lib/: ESM into dist/esm, CommonJS into dist/cjs.
 // Each flavour gets its own declarations so `import` and `require` users both get types
-// that describe what they actually load.
+// that describe what they actually load. `--clean` starts from an empty dist/.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+const tsc = join(root, 'node_modules/typescript/bin/tsc')
 
-rmSync(join(root, 'dist'), { recursive: true, force: true })
+if (process.argv.includes('--clean')) rmSync(join(root, 'dist'), { recursive: true, force: true })
+let failed = false
 for (const project of ['tsconfig.json', 'tsconfig.cjs.json']) {
-  execFileSync(process.execPath, [tsc, '-p', join(root, project)], { stdio: 'inherit', cwd: root })
+  try {
+    execFileSync(process.execPath, [tsc, '-p', join(root, project)], { stdio: 'inherit', cwd: root })
+  } catch {
+    failed = true // keep going: both flavours are emitted even when one reports type errors
+  }
 }
-mkdirSync(join(root, 'dist/cjs'), { recursive: true })
-writeFileSync(join(root, 'dist/cjs/package.json'), '{ "type": "commonjs" }\n')
-writeFileSync(join(root, 'dist/esm/package.json'), '{ "type": "module" }\n')
+for (const [dir, type] of [['dist/cjs', 'commonjs'], ['dist/esm', 'module']]) {
+  mkdirSync(join(root, dir), { recursive: true })
+  writeFileSync(join(root, dir, 'package.json'), `{ "type": "${type}" }\n`)
+}
+if (failed) process.exit(1)

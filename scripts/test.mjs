@@ -9,7 +9,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = (pkg, file) => join(root, 'node_modules', pkg, file)
 
 const steps = [
-  ['build', [join(root, 'scripts/build.mjs')]],
+  ['build', [join(root, 'scripts/build.mjs'), '--clean']],
   ['type-check', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit']],
   ['tap', [bin('tap', 'dist/esm/run.mjs'), ...process.argv.slice(2)], true],
   ['type tests', [bin('tsd', 'dist/cli.js'), '--typings', 'dist/esm/index.d.ts', '--files', 'types/**/*.test-d.ts']],
