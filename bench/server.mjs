@@ -1,4 +1,7 @@
-// fastify-typed-sse: reply.sse(asyncIterable) for /stream; reply.sse.open() handles for /subscribe.
+// fastify-typed-sse: reply.sse(asyncIterable) for /stream; /subscribe + /broadcast go through a
+// declared replay stream (memory store): publish() stores each event once and the hub writes
+// the same frame to every subscriber. Ids are the store's `<epoch>:<offset>`; the broadcast
+// number travels in the payload (`b`), which is what the harness reads.
 // Follows the SSE benchmark contract (GET /stream, GET /subscribe, POST /broadcast, GET /mem, GET /stats).
 // The harness passes its helper module through SSE_BENCH_COMMON; `npm run bench` supplies a copy.
 import Fastify from 'fastify'
@@ -9,7 +12,7 @@ const { HOST, PORT, intParam, ticks, broadcastPayload, memUsage, stats, listenin
 
 const app = Fastify({ logger: false })
 await app.register(sse, { heartbeatMs: 15_000 })
-const subscribers = new Set()
+const ticker = app.sse.stream('ticks', { replay: { maxEvents: 1000, maxAgeMs: 300_000 } })
 
 app.get('/stream', (request, reply) => {
   const n = intParam(request.query.n, 1000)
@@ -17,22 +20,16 @@ app.get('/stream', (request, reply) => {
   return reply.sse(ticks(n, size, (o) => ({ event: 'tick', id: o.i, data: o })))
 })
 
-app.get('/subscribe', (request, reply) => {
-  const stream = reply.sse.open()
-  subscribers.add(stream)
-  stream.signal.addEventListener('abort', () => subscribers.delete(stream), { once: true })
-  return stream.done
-})
+app.get('/subscribe', (request, reply) => reply.sse.subscribe(ticker))
 
 app.post('/broadcast', async (request) => {
   const k = intParam(request.query.k, 0)
-  const item = { event: 'tick', id: k, data: broadcastPayload(k, intParam(request.query.size, 100)) }
-  for (const s of subscribers) s.send(item)
-  return { sent: subscribers.size }
+  await ticker.publish({ event: 'tick', data: broadcastPayload(k, intParam(request.query.size, 100)) })
+  return { sent: app.sse.metrics().subscribers }
 })
 
 app.get('/mem', async () => memUsage())
-app.get('/stats', async () => stats({ subscribers: subscribers.size }))
+app.get('/stats', async () => stats({ subscribers: app.sse.metrics().subscribers }))
 
 await app.listen({ port: PORT, host: HOST })
 listening('fastify-typed-sse')

@@ -32,3 +32,27 @@ export const FST_SSE_STREAM_CLOSED = createError(
 
 export const FST_SSE_INVALID_RETRY = createError(
   'FST_SSE_INVALID_RETRY', 'Invalid event item: retry must be a non-negative safe integer (milliseconds); got %s', 500, RangeError)
+
+export const FST_SSE_REPLAY_ID = createError(
+  'FST_SSE_REPLAY_ID', 'Cannot publish %s: ids on replay streams are assigned by the store (move the value into data)', 500, TypeError)
+
+export const FST_SSE_INVALID_KEY = createError(
+  'FST_SSE_INVALID_KEY', 'Invalid stream key: %s', 500, TypeError)
+
+export const FST_SSE_STORE_CLOSED = createError(
+  'FST_SSE_STORE_CLOSED', 'The replay store is closed', 503)
+
+export const FST_SSE_UNKNOWN_EVENT = createError(
+  'FST_SSE_UNKNOWN_EVENT', 'Event "%s" is not in the event map (declared: %s)', 500, TypeError)
+
+export const FST_SSE_INVALID_PAYLOAD = createError(
+  'FST_SSE_INVALID_PAYLOAD', 'Invalid data for event "%s" at %s: %s', 500, TypeError)
+
+export const FST_SSE_INVALID_SCHEMA = createError(
+  'FST_SSE_INVALID_SCHEMA', 'Cannot compile the schema of event "%s": %s', 500, TypeError)
+
+export const FST_SSE_STORE_TIMEOUT = createError(
+  'FST_SSE_STORE_TIMEOUT', 'Replay store: %s timed out after %d ms', 503)
+
+export const FST_SSE_STORE_UNAVAILABLE = createError(
+  'FST_SSE_STORE_UNAVAILABLE', 'Replay store: %s failed: %s', 503)

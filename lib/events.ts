@@ -1,9 +1,17 @@
-import type { TSchema } from '@sinclair/typebox'
+import type { FastifyBaseLogger } from 'fastify'
 import { encodeFrame, encodeItem, type DataSerializer, type SseItem } from './encode.js'
+import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from './errors.js'
+import type { EventMap } from './event-types.js'
 import type { ItemEncoder } from './pump.js'
+import { compileSerializer } from './serialize.js'
+import { compileCheck, type PayloadCheck } from './validate.js'
 
-/** Event name → TypeBox schema of that event's `data`. `message` is the default event's name. */
-export type EventMap = Record<string, TSchema>
+export type { EventMap } from './event-types.js'
+
+/** What happens to an item whose event is not in the map or whose data fails its schema. */
+export type InvalidItemPolicy =
+  | 'error' // the stream ends with the error: logged, then the terminal error event
+  | 'skip' // the item is logged and dropped; the stream goes on
 
 /** Per-route (or per-channel) item pipeline settings. */
 export interface EventOptions {
@@ -11,6 +19,14 @@ export interface EventOptions {
   validate?: boolean
   /** Serialize payloads with code compiled from their schema. Default true. */
   serialize?: boolean
+  /** What an invalid item does to the stream. Default `'error'`. Pushed items (`send()`, publish) throw either way under `'error'`. */
+  onInvalid?: InvalidItemPolicy
+}
+
+/** {@link EventOptions}, plus what the plugin supplies. */
+export interface PipelineOptions extends EventOptions {
+  /** Where skipped items are reported. */
+  log?: FastifyBaseLogger
 }
 
 /** An item after validation and serialization: what a store keeps and what framing needs. */
@@ -27,10 +43,90 @@ export interface EventPipeline {
   encode: ItemEncoder
 }
 
+/** One declared event, compiled. */
+interface CompiledEvent {
+  check: PayloadCheck | null
+  serialize: (data: unknown) => string
+}
+
+const MESSAGE = 'message'
+
 /** The pipeline of a route or channel. Compiled once, at start-up. */
-export function compileEvents (events: EventMap | undefined, options: EventOptions, serializer: DataSerializer): EventPipeline {
-  void events
-  void options
+export function compileEvents (events: EventMap | undefined, options: PipelineOptions, serializer: DataSerializer): EventPipeline {
+  if (events === undefined) return untypedPipeline(serializer)
+  const onInvalid = options.onInvalid ?? 'error'
+  if (onInvalid !== 'error' && onInvalid !== 'skip') {
+    throw new FST_SSE_INVALID_OPTION(`onInvalid must be 'error' or 'skip', got ${String(onInvalid)}`)
+  }
+  const table = compileTable(events, options, serializer)
+  const declared = [...table.keys()].join(', ')
+
+  // Every payload of a declared event is JSON text, strings included, so a client can parse
+  // every event the same way whatever the serialize setting.
+  const textOf = (item: SseItem): string | undefined => {
+    if (item === null || typeof item !== 'object') {
+      throw new FST_SSE_INVALID_EVENT(`expected an object, got ${item === null ? 'null' : typeof item}`)
+    }
+    const data = item.data
+    if (data === undefined) return undefined
+    const event = item.event
+    const name = event === undefined || event === '' ? MESSAGE : event
+    const compiled = table.get(name)
+    if (compiled === undefined) throw new FST_SSE_UNKNOWN_EVENT(String(name), declared)
+    const check = compiled.check
+    if (check !== null && !check.test(data)) throw check.explain(data)
+    return compiled.serialize(data)
+  }
+
+  const prepare = (item: SseItem): PreparedItem => {
+    const text = textOf(item)
+    return { event: item.event, text }
+  }
+  if (onInvalid === 'error') return { prepare, encode: (item) => encodeFrame(item, textOf(item)) }
+
+  const log = options.log
+  return {
+    prepare,
+    encode: (item) => {
+      let text: string | undefined
+      try {
+        text = textOf(item)
+      } catch (err) {
+        if (!isInvalidItem(err)) throw err
+        log?.warn({ err }, 'event stream item skipped')
+        return ''
+      }
+      return encodeFrame(item, text)
+    }
+  }
+}
+
+function compileTable (events: EventMap, options: EventOptions, serializer: DataSerializer): Map<string, CompiledEvent> {
+  if (events === null || typeof events !== 'object' || Array.isArray(events)) {
+    throw new FST_SSE_INVALID_OPTION(`events must be an object of event name → schema, got ${events === null ? 'null' : typeof events}`)
+  }
+  const validate = options.validate ?? true
+  const serialize = options.serialize ?? true
+  if (typeof validate !== 'boolean') throw new FST_SSE_INVALID_OPTION(`validate must be a boolean, got ${typeof validate}`)
+  if (typeof serialize !== 'boolean') throw new FST_SSE_INVALID_OPTION(`serialize must be a boolean, got ${typeof serialize}`)
+  const table = new Map<string, CompiledEvent>()
+  for (const [name, schema] of Object.entries(events)) {
+    if (name === '' || /[\r\n]/.test(name)) {
+      throw new FST_SSE_INVALID_OPTION(`event names must be non-empty and free of CR and LF, got ${JSON.stringify(name)}`)
+    }
+    if (schema === null || typeof schema !== 'object') {
+      throw new FST_SSE_INVALID_OPTION(`the schema of event "${name}" must be a schema object, got ${schema === null ? 'null' : typeof schema}`)
+    }
+    table.set(name, {
+      check: validate ? compileCheck(name, schema) : null,
+      serialize: serialize ? compileSerializer(name, schema) : (data) => serializer(data, name)
+    })
+  }
+  if (table.size === 0) throw new FST_SSE_INVALID_OPTION('events must declare at least one event')
+  return table
+}
+
+function untypedPipeline (serializer: DataSerializer): EventPipeline {
   return {
     prepare: (item) => ({
       event: item.event,
@@ -38,6 +134,10 @@ export function compileEvents (events: EventMap | undefined, options: EventOptio
     }),
     encode: (item) => encodeItem(item, serializer)
   }
+}
+
+function isInvalidItem (err: unknown): boolean {
+  return err instanceof FST_SSE_INVALID_PAYLOAD || err instanceof FST_SSE_UNKNOWN_EVENT
 }
 
 export { encodeFrame }

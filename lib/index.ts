@@ -8,3 +8,19 @@ export type { SsePluginOptions } from './options.js'
 export type { SseResult, SseSource, SseStream, SourceContext } from './stream.js'
 export type { EndReason } from './connection.js'
 export * as errors from './errors.js'
+export type { EventMap, EventItem, EventData, DeclaredEvent, DefaultEvent, ControlItem, ItemFields } from './event-types.js'
+export type { EventOptions, InvalidItemPolicy } from './events.js'
+export type { SseRouteOptions } from './route.js'
+export type { SseRouteReply, TypedSseReply, TypedSseHandler } from './typed-route.js'
+export { redisStore, type RedisStoreOptions } from './stores/redis.js'
+export { memoryStore, type MemoryStoreOptions, type MemoryReplayStore } from './stores/memory.js'
+export type {
+  ReplayStore, StoredEvent, AppendInput, AppendOptions, ReadOptions, ReadResult, GapReason, LiveItem,
+  LiveSubscription, StoreCapabilities, StreamKey, Retention
+} from './stores/types.js'
+export { parseEventId, formatEventId, type EventPosition } from './event-id.js'
+export type { SseFanout, SubscribeFunction } from './fanout.js'
+export type {
+  SseChannel, SseChannelOptions, ReplayOptions, PublishItem, PublishOptions, SubscribeOptions, FilterEvent, ResetContext
+} from './channels.js'
+export type { SseMetrics, ResetReason } from './metrics.js'

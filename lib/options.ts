@@ -1,6 +1,7 @@
 import type { DataSerializer, SseItem } from './encode.js'
 import { encodeItem, jsonSerializer } from './encode.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
+import type { ReplayStore } from './stores/types.js'
 
 export interface SsePluginOptions {
   /** A comment line after this many milliseconds of silence, so proxies keep the stream open. `false` or 0: never. Default 15 000. */
@@ -17,7 +18,8 @@ export interface SsePluginOptions {
   serializer?: DataSerializer
   /**
    * The terminal item sent when the producer, an item or the serializer fails, or `false` to
-   * end the stream without one. The error itself is logged, never sent. Default:
+   * end the stream without one. The error itself is logged, never sent. Its data is
+   * always serialized as JSON (the configured serializer may be what failed). Default:
    * `{ event: 'error', data: { message: 'Internal Server Error' } }`.
    */
   errorEvent?: false | ((error: Error) => SseItem)
@@ -27,6 +29,12 @@ export interface SsePluginOptions {
   lastEventIdQuery?: string | false
   /** Longest accepted last event id, in bytes; longer ones are treated as invalid. Default 256. */
   maxLastEventIdLength?: number
+  /**
+   * Where replay streams keep their history and how events reach every subscriber (and every
+   * process, for a shared store). Default: a `memoryStore()`, closed with the app; a store
+   * passed here is the application's to close.
+   */
+  store?: ReplayStore
 }
 
 export interface ResolvedOptions {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { encodeItem, type SseItem } from './encode.js'
+import { checkStore, Fanout, type SseFanout, type SubscribeFunction } from './fanout.js'
 import { readLastEventId } from './last-event-id.js'
 import { resolveOptions, type SsePluginOptions } from './options.js'
 import type { ItemEncoder } from './pump.js'
@@ -18,20 +19,30 @@ export interface SseReply<Item = SseItem> {
   (source: SseSource<Item>): Promise<SseResult>
   /** Opens a stream the application pushes to with `send()`. */
   open: () => SseStream<Item>
+  /**
+   * Subscribes this client to a stream (declared with `fastify.sse.stream()`, or a name):
+   * replays what it missed since its `Last-Event-ID`, or sends a reset notice when that cannot
+   * be done, then delivers live events. Resolves once the client is live; never rejects.
+   */
+  subscribe: SubscribeFunction
   /** The client's `Last-Event-ID` (header, else the query parameter), UTF-8 decoded; undefined when absent or invalid. */
   readonly lastEventId: string | undefined
 }
 
 /** `fastify.sse`: the plugin instance's view of its streams. */
-export interface SseServer {
+export interface SseServer extends SseFanout {
   /** Streams open right now. */
   readonly openStreams: number
 }
 
 declare module 'fastify' {
   interface RouteShorthandOptions {
-    /** Server-Sent Events settings of this route (fastify-typed-sse). */
-    sse?: SseRouteOptions
+    /**
+     * Server-Sent Events settings of this route (fastify-typed-sse). Options with an `events`
+     * map match only the typed overloads (lib/typed-route.ts), so a handler that breaks its event
+     * types is an error instead of falling back to an untyped signature.
+     */
+    sse?: SseRouteOptions<never>
   }
   interface FastifyReply {
     /** Server-Sent Events for this reply (fastify-typed-sse). */
@@ -63,15 +74,17 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
   }
 
   // Everything a route's `sse` option asks for is compiled here, once, at start-up.
-  fastify.addHook('onRoute', (route) => {
+  fastify.addHook('onRoute', function (route) {
     const sse = (route as { sse?: SseRouteOptions }).sse
     if (sse === undefined) return
-    route.config = { ...route.config, [kRoute]: compileRoute(sse, runtime, route) }
+    // `this` is the instance declaring the route: its logger carries that context's bindings.
+    route.config = { ...route.config, [kRoute]: compileRoute(sse, runtime, route, this.log) }
   })
 
+  const fanout = new Fanout(runtime, checkStore(opts?.store), fastify.log)
   fastify.decorate('sse', {
     getter (): SseServer {
-      return { openStreams: registry.size }
+      return fanout
     }
   })
 
@@ -81,7 +94,7 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
   fastify.decorateReply('sse', {
     getter (this: FastifyReply): SseReply {
       const reply = this as ReplyWithState
-      return reply[kReply] ?? (reply[kReply] = sseReply(runtime, reply))
+      return reply[kReply] ?? (reply[kReply] = sseReply(runtime, fanout, reply))
     }
   })
 
@@ -91,6 +104,9 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
     runtime.closing = true
     registry.endAll('shutdown', options.shutdownFrame)
   })
+  fastify.addHook('onClose', async () => {
+    await fanout.close()
+  })
 }
 
 function routeOf (request: FastifyRequest | undefined): CompiledRoute | undefined {
@@ -98,7 +114,7 @@ function routeOf (request: FastifyRequest | undefined): CompiledRoute | undefine
   return (request.routeOptions.config as { [kRoute]?: CompiledRoute } | undefined)?.[kRoute]
 }
 
-function sseReply (runtime: Runtime, reply: ReplyWithState): SseReply {
+function sseReply (runtime: Runtime, fanout: Fanout, reply: ReplyWithState): SseReply {
   const state = (reply[kState] = {
     started: false,
     lastEventId: readLastEventId(reply.request as FastifyRequest, {
@@ -108,6 +124,7 @@ function sseReply (runtime: Runtime, reply: ReplyWithState): SseReply {
   })
   return Object.assign((source: SseSource) => streamFrom(runtime, reply, state, source), {
     open: () => openStream(runtime, reply, state),
+    subscribe: ((target, options) => fanout.subscribe(reply, state, target as never, options as never)) as SubscribeFunction,
     lastEventId: state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
   })
 }

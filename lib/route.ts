@@ -1,6 +1,7 @@
-import type { RouteOptions } from 'fastify'
+import type { FastifyBaseLogger, RouteOptions } from 'fastify'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import { compileEvents, type EventMap, type EventOptions } from './events.js'
+import { documentEvents } from './openapi.js'
 import type { ItemEncoder } from './pump.js'
 import type { Runtime } from './stream.js'
 
@@ -18,11 +19,24 @@ export interface CompiledRoute {
 
 export const kRoute = Symbol('fastify-typed-sse.route')
 
-/** Compiles the `sse` route option; called from the plugin's onRoute hook. */
-export function compileRoute (options: SseRouteOptions, runtime: Runtime, route: RouteOptions): CompiledRoute {
+/**
+ * Compiles the `sse` route option; called from the plugin's onRoute hook. A route with events
+ * also gets them documented as its response schema.
+ */
+export function compileRoute (options: SseRouteOptions, runtime: Runtime, route: RouteOptions, log?: FastifyBaseLogger): CompiledRoute {
+  const name = `${String(route.method)} ${route.url}`
   if (options === null || typeof options !== 'object') {
-    throw new FST_SSE_INVALID_OPTION(`route ${String(route.method)} ${route.url}: sse must be an object`)
+    throw new FST_SSE_INVALID_OPTION(`route ${name}: sse must be an object`)
   }
-  const pipeline = compileEvents(options.events, options, runtime.options.serializer)
+  const events = options.events
+  let pipeline
+  try {
+    pipeline = compileEvents(events, { ...options, log: events === undefined ? log : log?.child({ route: name }) }, runtime.options.serializer)
+  } catch (err) {
+    // Name the route: start-up errors are read far from the declaration that caused them.
+    (err as Error).message = `route ${name}: ${(err as Error).message}`
+    throw err
+  }
+  if (events !== undefined) documentEvents(route, events)
   return { encode: pipeline.encode }
 }

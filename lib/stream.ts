@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Connection, type EndReason, type RawResponse } from './connection.js'
-import { encodeItem, type SseItem } from './encode.js'
+import { encodeEvent, type SseItem } from './encode.js'
 import { FST_SSE_ALREADY_STARTED, FST_SSE_HEADERS_SENT, FST_SSE_EVENT_TOO_LARGE, FST_SSE_INVALID_SOURCE } from './errors.js'
 import { streamHeaders } from './headers.js'
 import { assertSize } from './size.js'
@@ -79,8 +79,9 @@ export async function streamFrom (
 /** A stream the application writes to itself (`reply.sse.open()`). */
 export interface SseStream<Item = SseItem> {
   /**
-   * Validates, encodes and queues one item. Returns false once the stream has ended (or the
-   * client was disconnected for not reading). Throws for an invalid item; the stream stays open.
+   * Validates, encodes and queues one item. Returns false once the stream has ended, including
+   * when this item would have put more than maxBufferedBytes in front of a client that is not
+   * reading (the client is then disconnected). Throws for an invalid item; the stream stays open.
    */
   send: (item: Item) => boolean
   /** Ends the stream normally. */
@@ -119,7 +120,10 @@ class PushStream implements SseStream {
     const chunk = this.encode(item)
     if (chunk === '') return true
     assertSize(chunk, this.maxEventBytes)
-    return conn.push(chunk)
+    // Queued even when the client is behind: pushed streams never wait, they are bounded by
+    // maxBufferedBytes instead, and a client past it is dropped (push ends the stream).
+    conn.push(chunk)
+    return conn.reason === undefined
   }
 
   close (): void {
@@ -179,17 +183,18 @@ function settle (runtime: Runtime, reply: FastifyReply, conn: Connection, error:
 }
 
 function terminalFrame (runtime: Runtime, error: Error, reply: FastifyReply): string {
-  const { errorEvent, serializer } = runtime.options
+  const { errorEvent } = runtime.options
   if (errorEvent === false) return ''
   try {
-    return encodeItem(errorEvent(error), serializer)
+    // Plain JSON, not the configured serializer: the serializer may be what just failed.
+    return encodeEvent(errorEvent(error))
   } catch (err) {
     reply.log.error({ err }, 'errorEvent failed; ending the stream without a terminal event')
     return ''
   }
 }
 
-function assertCanStart (reply: FastifyReply, state: StreamState): void {
+export function assertCanStart (reply: FastifyReply, state: StreamState): void {
   if (state.started) throw new FST_SSE_ALREADY_STARTED()
   if (reply.sent || reply.raw.headersSent) throw new FST_SSE_HEADERS_SENT()
 }

@@ -55,12 +55,36 @@ export interface StoreCapabilities {
   shared: boolean
 }
 
+/**
+ * Retention of one stream, as its declaration asks. Each limit overrides the store's default
+ * for that stream; a store still applies its global caps (total bytes, number of streams).
+ */
+export interface Retention {
+  /** Most events kept. */
+  maxEvents?: number
+  /** Most bytes of event data kept (UTF-8). */
+  maxBytes?: number
+  /** Events older than this are treated as trimmed, on read as well as on append. 0: no age limit. */
+  maxAgeMs?: number
+}
+
+export interface AppendOptions {
+  signal?: AbortSignal
+  retention?: Retention
+}
+
+export interface ReadOptions {
+  limit?: number
+  signal?: AbortSignal
+  retention?: Retention
+}
+
 export interface ReplayStore {
   readonly capabilities: StoreCapabilities
   /** Assigns the next offset atomically, stores the event, applies retention and delivers it to live subscribers. */
-  append: (key: StreamKey, input: AppendInput, options?: { signal?: AbortSignal }) => Promise<StoredEvent>
+  append: (key: StreamKey, input: AppendInput, options?: AppendOptions) => Promise<StoredEvent>
   /** The events after `lastId`, at most `limit`, in order, as one consistent snapshot; or a gap with its reason. */
-  readAfter: (key: StreamKey, lastId: string, options?: { limit?: number, signal?: AbortSignal }) => Promise<ReadResult>
+  readAfter: (key: StreamKey, lastId: string, options?: ReadOptions) => Promise<ReadResult>
   /** `<epoch>:<top>`; creates the stream's epoch if absent. */
   head: (key: StreamKey) => Promise<string>
   /**
@@ -69,6 +93,6 @@ export interface ReplayStore {
    * are contiguous: the store repairs them, or yields a reset).
    */
   subscribe: (key: StreamKey, options?: { signal?: AbortSignal }) => Promise<LiveSubscription>
-  /** Releases everything the store opened. Called on fastify.close() for stores the plugin was given. */
+  /** Releases everything the store opened. The plugin calls it on fastify.close() for the store it created itself; a store passed in is the application's to close. */
   close: () => Promise<void>
 }

@@ -1,0 +1,46 @@
+// fastify-typed-sse, typed: /stream declares a TypeBox schema for `tick`, so each event is
+// validated by a compiled checker and serialized by a compiled serializer.
+// SSE_TYPED_VALIDATE=0 / SSE_TYPED_SERIALIZE=0 turn either off, to measure what each costs.
+// Follows the SSE benchmark contract (GET /stream, GET /subscribe, POST /broadcast, GET /mem, GET /stats).
+// The harness passes its helper module through SSE_BENCH_COMMON; `npm run bench` supplies a copy.
+import Fastify from 'fastify'
+import { Type } from '@sinclair/typebox'
+import sse from 'fastify-typed-sse'
+
+const { HOST, PORT, intParam, ticks, broadcastPayload, memUsage, stats, listening } =
+  await import(process.env.SSE_BENCH_COMMON)
+
+const validate = process.env.SSE_TYPED_VALIDATE !== '0'
+const serialize = process.env.SSE_TYPED_SERIALIZE !== '0'
+const Tick = Type.Object({ i: Type.Integer(), pad: Type.String() })
+const Broadcast = Type.Object({ b: Type.Integer(), t: Type.Number(), pad: Type.String() })
+
+const app = Fastify({ logger: false })
+await app.register(sse, { heartbeatMs: 15_000 })
+const subscribers = new Set()
+
+app.get('/stream', { sse: { events: { tick: Tick }, validate, serialize } }, (request, reply) => {
+  const n = intParam(request.query.n, 1000)
+  const size = intParam(request.query.size, 100)
+  return reply.sse(ticks(n, size, (o) => ({ event: 'tick', id: o.i, data: o })))
+})
+
+app.get('/subscribe', { sse: { events: { tick: Broadcast }, validate, serialize } }, (request, reply) => {
+  const stream = reply.sse.open()
+  subscribers.add(stream)
+  stream.signal.addEventListener('abort', () => subscribers.delete(stream), { once: true })
+  return stream.done
+})
+
+app.post('/broadcast', async (request) => {
+  const k = intParam(request.query.k, 0)
+  const item = { event: 'tick', id: k, data: broadcastPayload(k, intParam(request.query.size, 100)) }
+  for (const s of subscribers) s.send(item)
+  return { sent: subscribers.size }
+})
+
+app.get('/mem', async () => memUsage())
+app.get('/stats', async () => stats({ subscribers: subscribers.size }))
+
+await app.listen({ port: PORT, host: HOST })
+listening(`fastify-typed-sse (typed${validate ? '' : ', validate off'}${serialize ? '' : ', serialize off'})`)

@@ -1,0 +1,247 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { encodeFrame, type DataSerializer, type SseItem } from './encode.js'
+import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from './errors.js'
+import { compileEvents, type EventMap, type EventOptions, type EventPipeline } from './events.js'
+import type { Counters, ResetReason } from './metrics.js'
+import { assertSize } from './size.js'
+import type { ReplayStore, Retention, StoredEvent, StreamKey } from './stores/types.js'
+
+/** Replay settings of a stream: its retention in the store, and how far back a client may resume. */
+export interface ReplayOptions extends Retention {
+  /** Most events sent to one reconnecting client; a cursor further behind gets a `limit` reset. Default 1000. */
+  maxReplay?: number
+}
+
+export interface SseChannelOptions<Events extends EventMap = EventMap> extends EventOptions {
+  /** Event name → TypeBox schema of its `data`: types publish(), validates and serializes once per event. */
+  events?: Events
+  replay?: ReplayOptions
+  /** Event name of the reset notice. Default `reset`. */
+  resetEvent?: string
+  /**
+   * Makes this a family of streams, one per key: the key of a subscriber is derived from its
+   * request on the server (e.g. the authenticated user's id), never taken from the client.
+   * The store key is `<name>:<key>`.
+   */
+  key?: (request: FastifyRequest) => string
+}
+
+/** A published item of a stream declared with `events`: one of its events, with typed data. */
+export type PublishItem<Events extends EventMap = EventMap> = string extends keyof Events
+  ? { event?: string, data: unknown }
+  : { [Name in keyof Events & string]: Name extends 'message'
+      ? { event?: 'message', data: Static<Events[Name]> }
+      : { event: Name, data: Static<Events[Name]> } }[keyof Events & string]
+
+export interface PublishOptions {
+  /** Repeating a publish with the same key within the store's window stores it once and returns the first result. */
+  idempotencyKey?: string
+}
+
+/** The event a per-connection filter is asked about (replayed or live alike). */
+export interface FilterEvent<Events extends EventMap = EventMap> {
+  /** `<epoch>:<offset>`. */
+  readonly id: string
+  /** Event name; undefined for `message`. */
+  readonly event: string | undefined
+  /** The data as stored (serialized text). */
+  readonly text: string
+  /** `text` parsed as JSON (parsed once per event, shared by every connection), or `text` when it is not JSON. */
+  readonly data: string extends keyof Events ? unknown : Static<Events[keyof Events]>
+}
+
+/** What an `onReset` hook gets: why the client must resync, and a way to send it a snapshot. */
+export interface ResetContext<Events extends EventMap = EventMap> {
+  reason: ResetReason
+  /** What the client sent, or null when it sent nothing usable. */
+  lastEventId: string | null
+  /** The id the client was moved to; live events continue after it. */
+  head: string
+  request: FastifyRequest
+  reply: FastifyReply
+  /** Sends one item (validated like a published one, without an id) before live events resume. */
+  send: (item: PublishItem<Events>) => boolean
+}
+
+export interface SubscribeOptions<Events extends EventMap = EventMap> {
+  /** Which events this connection receives, replayed and live alike. A filtered event still advances its cursor. */
+  filter?: (event: FilterEvent<Events>) => boolean
+  /** Runs after a reset notice and before live events resume: push a snapshot with `send()`. */
+  onReset?: (context: ResetContext<Events>) => void | PromiseLike<void>
+}
+
+/** A declared stream: its events, its retention, and how subscribers' keys are derived. */
+export interface SseChannel<Events extends EventMap = EventMap, Keyed extends boolean = boolean> {
+  readonly name: string
+  readonly keyed: Keyed
+  /**
+   * Validates and serializes the item once, stores it (the store assigns its id) and resolves
+   * with the stored event; every subscriber receives it through the store.
+   */
+  publish: Keyed extends true
+    ? (item: PublishItem<Events>, options: PublishOptions & { key: string }) => Promise<StoredEvent>
+    : (item: PublishItem<Events>, options?: PublishOptions & { key?: undefined }) => Promise<StoredEvent>
+}
+
+/** Everything a declared stream needs at run time, shared by the streams of one plugin instance. */
+export interface ChannelRuntime {
+  readonly store: ReplayStore
+  readonly counters: Counters
+  readonly serializer: DataSerializer
+  readonly maxEventBytes: number
+}
+
+const NAME = /^[^:\r\n\0]{1,200}$/
+const MAX_KEY_LENGTH = 1024
+
+/** One declared (or implied, for an undeclared name) stream. */
+export class ChannelDef implements SseChannel {
+  readonly keyed: boolean
+  readonly pipeline: EventPipeline
+  readonly retention: Retention | undefined
+  readonly maxReplay: number
+  readonly resetEvent: string
+  private readonly keyOf: ((request: FastifyRequest) => string) | undefined
+
+  constructor (readonly name: string, options: SseChannelOptions, private readonly runtime: ChannelRuntime) {
+    if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`stream ${name}: options must be an object`)
+    const { replay = {}, resetEvent = 'reset', key } = options
+    if (key !== undefined && typeof key !== 'function') throw new FST_SSE_INVALID_OPTION(`stream ${name}: key must be a function of the request`)
+    if (typeof resetEvent !== 'string' || resetEvent === '' || /[\r\n]/.test(resetEvent)) {
+      throw new FST_SSE_INVALID_OPTION(`stream ${name}: resetEvent must be a non-empty string without line breaks`)
+    }
+    this.keyed = key !== undefined
+    this.keyOf = key
+    this.resetEvent = resetEvent
+    this.maxReplay = positive(replay.maxReplay, `stream ${name}: replay.maxReplay`) ?? 1000
+    const retention: Retention = {}
+    if (replay.maxEvents !== undefined) retention.maxEvents = positive(replay.maxEvents, `stream ${name}: replay.maxEvents`)
+    if (replay.maxBytes !== undefined) retention.maxBytes = positive(replay.maxBytes, `stream ${name}: replay.maxBytes`)
+    if (replay.maxAgeMs !== undefined) retention.maxAgeMs = nonNegative(replay.maxAgeMs, `stream ${name}: replay.maxAgeMs`)
+    this.retention = Object.keys(retention).length === 0 ? undefined : retention
+    this.pipeline = compileEvents(options.events, options, runtime.serializer)
+  }
+
+  /** The store key of a subscriber: derived from its request for a keyed stream. */
+  keyFor (request: FastifyRequest): StreamKey {
+    if (this.keyOf === undefined) return this.name
+    return this.name + ':' + checkKey(this.keyOf(request), this.name)
+  }
+
+  publish (item: SseItem, options?: PublishOptions & { key?: string }): Promise<StoredEvent> {
+    return publishTo(this, item, options)
+  }
+
+  /** Validates and serializes an item to store; throws a coded error for anything a store cannot keep. */
+  prepare (item: SseItem): { event: string | undefined, data: string } {
+    if (item === null || typeof item !== 'object') throw new FST_SSE_INVALID_EVENT(`expected an object, got ${item === null ? 'null' : typeof item}`)
+    if (item.id !== undefined) throw new FST_SSE_REPLAY_ID(`an item with id ${JSON.stringify(String(item.id))} to stream ${this.name}`)
+    if (item.retry !== undefined || item.comment !== undefined) {
+      throw new FST_SSE_INVALID_EVENT('a published item carries event and data only (retry and comment are not stored)')
+    }
+    const { event, text } = this.pipeline.prepare(item)
+    if (text === undefined) throw new FST_SSE_INVALID_EVENT('a published item needs data')
+    // Framing checks the event name; the size is checked on the frame clients will get.
+    assertSize(encodeFrame({ event, id: 'x'.repeat(49) }, text), this.runtime.maxEventBytes)
+    return { event: event === '' ? undefined : event, data: text }
+  }
+
+  storeKeyOf (key: string | undefined): StreamKey {
+    if (!this.keyed) {
+      if (key !== undefined) throw new FST_SSE_INVALID_KEY(`stream ${this.name} is not keyed; publish without a key`)
+      return this.name
+    }
+    if (key === undefined) throw new FST_SSE_INVALID_KEY(`stream ${this.name} is keyed; publish needs { key }`)
+    return this.name + ':' + checkKey(key, this.name)
+  }
+
+  get store (): ReplayStore {
+    return this.runtime.store
+  }
+
+  get counters (): Counters {
+    return this.runtime.counters
+  }
+}
+
+async function publishTo (channel: ChannelDef, item: SseItem, options: (PublishOptions & { key?: string }) | undefined): Promise<StoredEvent> {
+  const { counters } = channel
+  try {
+    const key = channel.storeKeyOf(options?.key)
+    const { event, data } = channel.prepare(item)
+    const idempotencyKey = options?.idempotencyKey
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
+      throw new FST_SSE_INVALID_OPTION('idempotencyKey must be a non-empty string')
+    }
+    // Local subscribers get the event through the store's subscription, like every other
+    // instance's: one delivery path, one order.
+    const stored = await channel.store.append(key, { event, data, idempotencyKey }, { retention: channel.retention })
+    counters.published++
+    return stored
+  } catch (err) {
+    counters.publishFailures++
+    throw err
+  }
+}
+
+/** Declared streams of one plugin instance, and the implied ones behind undeclared names. */
+export class Channels {
+  private readonly declared = new Map<string, ChannelDef>()
+  private readonly implied = new Map<string, ChannelDef>()
+
+  constructor (private readonly runtime: ChannelRuntime) {}
+
+  declare (name: string, options: SseChannelOptions = {}): ChannelDef {
+    if (typeof name !== 'string' || !NAME.test(name)) {
+      throw new FST_SSE_INVALID_OPTION(`a stream name is 1 to 200 characters without ':' or line breaks, got ${JSON.stringify(String(name))}`)
+    }
+    if (this.declared.has(name)) throw new FST_SSE_INVALID_OPTION(`stream ${name} is already declared`)
+    if (this.implied.has(name)) throw new FST_SSE_INVALID_OPTION(`stream ${name} was already used before being declared; declare it first`)
+    const channel = new ChannelDef(name, options, this.runtime)
+    this.declared.set(name, channel)
+    return channel
+  }
+
+  /** A declared stream, or the one behind an undeclared name (default pipeline and retention). */
+  resolve (target: string | SseChannel): ChannelDef {
+    if (target instanceof ChannelDef) return target
+    if (typeof target !== 'string' || target === '' || target.length > MAX_KEY_LENGTH) {
+      throw new FST_SSE_INVALID_KEY(`expected a declared stream or a stream name, got ${typeof target === 'string' ? JSON.stringify(target.slice(0, 64)) : typeof target}`)
+    }
+    const declared = this.declared.get(target)
+    if (declared !== undefined) return declared
+    // `inbox:42` would bypass the declared `inbox` stream's validation.
+    const colon = target.indexOf(':')
+    if (colon !== -1 && this.declared.has(target.slice(0, colon))) {
+      throw new FST_SSE_INVALID_KEY(`${JSON.stringify(target)} belongs to the declared stream ${target.slice(0, colon)}; use it with { key }`)
+    }
+    let channel = this.implied.get(target)
+    if (channel === undefined) {
+      channel = new ChannelDef(target, {}, this.runtime)
+      // Bounded by the application's own names, not by clients: keys derived from requests go through declared streams.
+      if (this.implied.size < 10_000) this.implied.set(target, channel)
+    }
+    return channel
+  }
+}
+
+function checkKey (key: unknown, name: string): string {
+  if (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH) {
+    throw new FST_SSE_INVALID_KEY(`stream ${name}: a key is a non-empty string of at most ${MAX_KEY_LENGTH} characters, got ${typeof key === 'string' ? `${key.length} characters` : typeof key}`)
+  }
+  return key
+}
+
+function positive (value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new FST_SSE_INVALID_OPTION(`${name} must be a positive integer, got ${String(value)}`)
+  return value
+}
+
+function nonNegative (value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new FST_SSE_INVALID_OPTION(`${name} must be a non-negative integer, got ${String(value)}`)
+  return value
+}
+
+export type { EventMap, TSchema }

@@ -1,0 +1,141 @@
+import type { FastifyBaseLogger, FastifyReply } from 'fastify'
+import { ChannelDef, Channels, type PublishItem, type PublishOptions, type SseChannel, type SseChannelOptions, type SubscribeOptions } from './channels.js'
+import type { SseItem } from './encode.js'
+import { FST_SSE_INVALID_OPTION } from './errors.js'
+import type { EventMap } from './events.js'
+import { Hub } from './hub.js'
+import { Counters, type SseMetrics } from './metrics.js'
+import { memoryStore } from './stores/memory.js'
+import type { ReplayStore, StoredEvent } from './stores/types.js'
+import { open, assertCanStart, type Runtime, type StreamState } from './stream.js'
+import { checkSubscribeOptions, Subscriber } from './subscriber.js'
+
+/** The replay and fan-out half of `fastify.sse`. */
+export interface SseFanout {
+  /**
+   * Declares a stream: its events (typed, validated and serialized once per publish), its
+   * retention and replay bounds, and for a keyed stream how a subscriber's key is derived
+   * from its request.
+   */
+  stream: <Events extends EventMap = EventMap, Options extends SseChannelOptions<Events> = SseChannelOptions<Events>>(
+    name: string, options?: Options & SseChannelOptions<Events>
+  ) => SseChannel<Events, Options extends { key: (...args: never[]) => string } ? true : false>
+  /**
+   * Publishes to a declared stream (or an undeclared name, with default settings): validated
+   * and serialized once, stored, and delivered by the store to every subscriber. Keyed streams
+   * need `options.key`.
+   */
+  publish: <Events extends EventMap = EventMap>(
+    stream: string | SseChannel<Events>, item: PublishItem<Events>, options?: PublishOptions & { key?: string }
+  ) => Promise<StoredEvent>
+  /** A snapshot of the counters, e.g. for a metrics library's collect callback. */
+  metrics: () => SseMetrics
+  /** The replay store in use. */
+  readonly store: ReplayStore
+}
+
+/** Starts a live + replay stream on `reply`; see `reply.sse.subscribe`. */
+export type SubscribeFunction = <Events extends EventMap = EventMap>(
+  stream: string | SseChannel<Events>, options?: SubscribeOptions<Events>
+) => Promise<void>
+
+export class Fanout implements SseFanout {
+  readonly store: ReplayStore
+  readonly hub: Hub
+  private readonly counters = new Counters()
+  private readonly channels: Channels
+  private readonly ownsStore: boolean
+
+  constructor (private readonly runtime: Runtime, store: ReplayStore | undefined, log: FastifyBaseLogger) {
+    this.ownsStore = store === undefined
+    this.store = store ?? memoryStore()
+    const { options } = runtime
+    this.hub = new Hub(this.store, runtime.registry, this.counters, log, options.maxBufferedBytes)
+    this.channels = new Channels({
+      store: this.store,
+      counters: this.counters,
+      serializer: options.serializer,
+      maxEventBytes: options.maxEventBytes
+    })
+  }
+
+  /** Streams open right now (every kind). */
+  get openStreams (): number {
+    return this.runtime.registry.size
+  }
+
+  stream (name: string, options?: SseChannelOptions): never {
+    return this.channels.declare(name, options) as never
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  publish (stream: string | SseChannel<any, any>, item: SseItem, options?: PublishOptions & { key?: string }): Promise<StoredEvent> {
+    let channel: ChannelDef
+    try {
+      channel = this.channels.resolve(stream as string | SseChannel)
+    } catch (err) {
+      this.counters.publishFailures++
+      return Promise.reject(err)
+    }
+    return channel.publish(item, options)
+  }
+
+  metrics (): SseMetrics {
+    const c = this.counters
+    return {
+      openStreams: this.runtime.registry.size,
+      subscribers: this.hub.subscribers,
+      channels: this.hub.feeds.size,
+      published: c.published,
+      publishFailures: c.publishFailures,
+      replays: c.replays,
+      replayedEvents: c.replayedEvents,
+      resets: { ...c.resets },
+      evictions: c.evictions,
+      storeErrors: c.storeErrors
+    }
+  }
+
+  /**
+   * `reply.sse.subscribe()`. Mistakes (unknown target, a key function that throws, bad
+   * options) throw before any byte is sent, so they become ordinary HTTP errors. After that
+   * the response is a 200 event stream whatever happens, and the promise resolves once the
+   * client is live (it never rejects): a handler can return it without holding the request
+   * for the life of the stream.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  subscribe (reply: FastifyReply, state: StreamState, target: string | SseChannel<any, any>, options: SubscribeOptions | undefined): Promise<void> {
+    const channel = this.channels.resolve(target as string | SseChannel)
+    checkSubscribeOptions(options)
+    const key = channel.keyFor(reply.request)
+    assertCanStart(reply, state)
+    state.started = true
+    const conn = open(this.runtime, reply)
+    if (conn.closed) return Promise.resolve()
+    const filter = options?.filter ?? null
+    const onReset = options?.onReset ?? null
+    const extras = filter === null && onReset === null
+      ? null
+      : { filter: filter as never, onReset: onReset as never, reply: onReset === null ? null : reply }
+    const subscriber = new Subscriber(conn, extras)
+    conn.owner = subscriber
+    return subscriber.start(this.hub, channel, key, state.lastEventId)
+  }
+
+  /** After every stream has ended: release the store subscriptions, and the store if the plugin made it. */
+  async close (): Promise<void> {
+    await this.hub.close()
+    if (this.ownsStore) await this.store.close()
+  }
+}
+
+/** Checks the `store` plugin option's shape. */
+export function checkStore (store: unknown): ReplayStore | undefined {
+  if (store === undefined) return undefined
+  const s = store as Record<string, unknown>
+  if (store === null || typeof store !== 'object' ||
+    !['append', 'readAfter', 'head', 'subscribe', 'close'].every((m) => typeof s[m] === 'function')) {
+    throw new FST_SSE_INVALID_OPTION('store must implement append, readAfter, head, subscribe and close')
+  }
+  return store as ReplayStore
+}

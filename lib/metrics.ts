@@ -1,0 +1,41 @@
+import type { GapReason } from './stores/types.js'
+
+/** Why a subscriber was told to resync: a cursor that could not be served, or a break in live delivery. */
+export type ResetReason = GapReason | 'lost'
+
+/**
+ * Counters of the replay and fan-out side of one plugin instance. Plain numbers, only ever
+ * incremented (except the gauges), so a metrics library can read them on its own schedule.
+ */
+export interface SseMetrics {
+  /** Event streams open right now (every kind). Gauge. */
+  openStreams: number
+  /** Connections subscribed to a replay stream right now. Gauge. */
+  subscribers: number
+  /** Stream keys with at least one local subscriber, each holding one store subscription. Gauge. */
+  channels: number
+  /** Events stored through publish(). */
+  published: number
+  /** publish() calls refused (invalid item) or failed (store error). */
+  publishFailures: number
+  /** Connections that presented a cursor and were resumed from the store. */
+  replays: number
+  /** Events written by those resumes. */
+  replayedEvents: number
+  /** Reset notices sent, by reason. */
+  resets: Record<ResetReason, number>
+  /** Subscribers disconnected for not reading (more than maxBufferedBytes waiting, or stalled). */
+  evictions: number
+  /** Store calls that failed while serving a subscriber (the subscriber was disconnected and reconnects). */
+  storeErrors: number
+}
+
+export class Counters {
+  published = 0
+  publishFailures = 0
+  replays = 0
+  replayedEvents = 0
+  resets: Record<ResetReason, number> = { malformed: 0, epoch: 0, trimmed: 0, ahead: 0, limit: 0, lost: 0 }
+  evictions = 0
+  storeErrors = 0
+}

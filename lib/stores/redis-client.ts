@@ -1,0 +1,190 @@
+/**
+ * One small face over the two Node Redis clients (ioredis 6 and node-redis 6), told apart by
+ * duck typing so neither package is a dependency. The store sends raw commands through it and
+ * opens its own Pub/Sub connection from the application's client.
+ */
+import { FST_SSE_INVALID_OPTION, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
+
+export type ClientKind = 'ioredis' | 'node-redis'
+
+export interface CommandConnection {
+  readonly kind: ClientKind
+  /** Sends one command once the connection is ready, failing after `timeoutMs` whatever happens. */
+  send: (args: string[], timeoutMs: number, what: string) => Promise<unknown>
+  /** Calls `listener` whenever the application's connection becomes ready (again). */
+  onReady: (listener: () => void) => () => void
+  /** Opens a separate connection for Pub/Sub with the same settings. */
+  openSubscriber: (onError: (err: Error) => void) => SubscriberConnection
+}
+
+export interface SubscriberConnection {
+  /** Resolves once the server confirmed the subscription. */
+  subscribe: (channel: string) => Promise<void>
+  unsubscribe: (channel: string) => Promise<void>
+  /** Resolves once the connection is ready and every subscription is confirmed again after a reconnect. */
+  ready: () => Promise<void>
+  onMessage: (handler: (channel: string, message: string) => void) => void
+  /** Called after every reconnect, once subscriptions are in place again (messages sent meanwhile are lost). */
+  onReconnect: (handler: () => void) => void
+  close: () => Promise<void>
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Any = any
+
+export function isIoredis (client: Any): boolean {
+  return client !== null && typeof client === 'object' && typeof client.call === 'function' &&
+    typeof client.duplicate === 'function' && typeof client.status === 'string'
+}
+
+export function isNodeRedis (client: Any): boolean {
+  return client !== null && typeof client === 'object' && typeof client.sendCommand === 'function' &&
+    typeof client.duplicate === 'function' && 'isReady' in client
+}
+
+export function wrapClient (client: unknown): CommandConnection {
+  if (isIoredis(client)) return new Ioredis(client)
+  if (isNodeRedis(client)) return new NodeRedis(client)
+  throw new FST_SSE_INVALID_OPTION('client must be an ioredis client or a connected node-redis client (`redis` package)')
+}
+
+/** Errors Redis itself answered with; anything else is about the connection. */
+export function isReplyError (err: unknown): boolean {
+  const name = (err as Error | undefined)?.constructor?.name ?? ''
+  return name === 'ReplyError' || name === 'SimpleError' || name === 'BlobError' || name === 'ErrorReply'
+}
+
+export function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new FST_SSE_STORE_TIMEOUT(what, ms)), Math.max(0, ms))
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Waits for `ready` instead of leaning on the client's offline queue: a command parked there
+ * would run whenever the connection returns, long after its caller gave up.
+ */
+function whenReady (emitter: Any, isReady: () => boolean, isDead: () => boolean, ms: number, what: string): Promise<void> {
+  if (isReady()) return Promise.resolve()
+  if (isDead()) return Promise.reject(new FST_SSE_STORE_UNAVAILABLE(what, 'the Redis client is closed or was never connected'))
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      emitter.off('ready', done)
+      resolve()
+    }
+    const timer = setTimeout(() => {
+      emitter.off('ready', done)
+      reject(new FST_SSE_STORE_TIMEOUT(what + ' (Redis not connected)', ms))
+    }, Math.max(0, ms))
+    emitter.on('ready', done)
+  })
+}
+
+function onEvent (emitter: Any, name: string, listener: () => void): () => void {
+  emitter.on(name, listener)
+  return () => emitter.off(name, listener)
+}
+
+class Ioredis implements CommandConnection {
+  readonly kind = 'ioredis' as const
+  constructor (private readonly client: Any) {}
+
+  async send (args: string[], timeoutMs: number, what: string): Promise<unknown> {
+    const started = Date.now()
+    const client = this.client
+    // 'wait' is a lazyConnect client that has not connected yet: the command itself connects it.
+    await whenReady(client, () => client.status === 'ready' || client.status === 'wait',
+      () => client.status === 'end', timeoutMs, what)
+    return withTimeout(client.call(...args), timeoutMs - (Date.now() - started), what)
+  }
+
+  onReady (listener: () => void): () => void {
+    return onEvent(this.client, 'ready', listener)
+  }
+
+  openSubscriber (onError: (err: Error) => void): SubscriberConnection {
+    const sub = this.client.duplicate()
+    sub.on('error', onError)
+    let handler: (channel: string, message: string) => void = () => {}
+    let reconnect: () => void = () => {}
+    let first = true
+    sub.on('message', (channel: string, message: string) => handler(channel, message))
+    sub.on('ready', () => {
+      if (first) { first = false; return }
+      // ioredis resubscribes by itself but does not say when that is done; subscribing again
+      // (harmless for the server) gives a reply to wait for before catching up.
+      const channels: string[] = sub.condition?.subscriber?.channels?.('subscribe') ?? []
+      const again = channels.length > 0 ? sub.subscribe(...channels) : Promise.resolve()
+      again.then(() => reconnect(), onError)
+    })
+    return {
+      subscribe: async (channel) => { await sub.subscribe(channel) },
+      unsubscribe: async (channel) => { await sub.unsubscribe(channel) },
+      ready: () => whenReady(sub, () => sub.status === 'ready', () => sub.status === 'end', 2 ** 31 - 1, 'subscribe'),
+      onMessage: (h) => { handler = h },
+      onReconnect: (h) => { reconnect = h },
+      close: async () => {
+        sub.removeAllListeners('ready')
+        sub.removeAllListeners('message')
+        try {
+          await withTimeout(sub.quit(), 1000, 'quit')
+        } catch {
+          sub.disconnect()
+        }
+      }
+    }
+  }
+}
+
+class NodeRedis implements CommandConnection {
+  readonly kind = 'node-redis' as const
+  constructor (private readonly client: Any) {}
+
+  async send (args: string[], timeoutMs: number, what: string): Promise<unknown> {
+    const started = Date.now()
+    const client = this.client
+    await whenReady(client, () => client.isReady === true, () => client.isOpen !== true, timeoutMs, what)
+    return withTimeout(client.sendCommand(args), timeoutMs - (Date.now() - started), what)
+  }
+
+  onReady (listener: () => void): () => void {
+    return onEvent(this.client, 'ready', listener)
+  }
+
+  openSubscriber (onError: (err: Error) => void): SubscriberConnection {
+    const sub = this.client.duplicate()
+    sub.on('error', onError)
+    let handler: (channel: string, message: string) => void = () => {}
+    let reconnect: () => void = () => {}
+    let first = true
+    // One listener for every channel: node-redis keeps listeners in a set, so a repeat is a no-op.
+    const listener = (message: string, channel: string): void => handler(channel, message)
+    // node-redis emits `ready` only after its own resubscribe was confirmed.
+    sub.on('ready', () => {
+      if (first) { first = false; return }
+      reconnect()
+    })
+    const connecting: Promise<void> = sub.connect().then(() => {}, (err: Error) => { onError(err) })
+    return {
+      subscribe: async (channel) => { await sub.subscribe(channel, listener) },
+      unsubscribe: async (channel) => { await sub.unsubscribe(channel, listener) },
+      ready: async () => {
+        await connecting
+        await whenReady(sub, () => sub.isReady === true, () => sub.isOpen !== true, 2 ** 31 - 1, 'subscribe')
+      },
+      onMessage: (h) => { handler = h },
+      onReconnect: (h) => { reconnect = h },
+      close: async () => {
+        sub.removeAllListeners('ready')
+        try {
+          await withTimeout(typeof sub.close === 'function' ? sub.close() : sub.quit(), 1000, 'quit')
+        } catch {
+          try { sub.destroy() } catch {}
+        }
+      }
+    }
+  }
+}

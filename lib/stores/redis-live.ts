@@ -1,0 +1,282 @@
+/**
+ * Live delivery for one stream key on one instance: a single Pub/Sub subscription shared by
+ * every local subscriber, an instance cursor `(epoch, offset)`, and repair from the log
+ * whenever the Pub/Sub feed skips, changes epoch, or may have lost messages.
+ *
+ * Pub/Sub frames are only hints; the log is the truth. Whenever a frame is not exactly the
+ * next offset, the channel reads the log after its cursor, which settles every frame received
+ * before that read was sent: such a frame is then either already delivered or stale.
+ */
+import type { LiveItem, LiveSubscription, ReadResult, StoredEvent } from './types.js'
+
+export interface Frame {
+  epoch: string
+  offset: number
+  /** Absent on a bare position notice (a new epoch was created). */
+  event?: StoredEvent
+}
+
+/** `<ep>:<offset>` (position notice) or `<ep>:<offset>:<ts>:<tag>:<event><data>`. */
+export function parseFrame (message: string): Frame | undefined {
+  const a = message.indexOf(':')
+  if (a < 0) return undefined
+  const b = message.indexOf(':', a + 1)
+  const epoch = message.slice(0, a)
+  if (b < 0) {
+    const offset = Number(message.slice(a + 1))
+    return Number.isSafeInteger(offset) ? { epoch, offset } : undefined
+  }
+  const c = message.indexOf(':', b + 1)
+  const d = c < 0 ? -1 : message.indexOf(':', c + 1)
+  if (d < 0) return undefined
+  const offset = Number(message.slice(a + 1, b))
+  const ts = Number(message.slice(b + 1, c))
+  const tag = message.slice(c + 1, d)
+  if (!Number.isSafeInteger(offset) || !Number.isFinite(ts)) return undefined
+  const rest = message.slice(d + 1)
+  const event: StoredEvent = { id: epoch + ':' + offset, offset, data: rest, ts }
+  if (tag !== '-') {
+    const length = Number(tag)
+    if (!Number.isSafeInteger(length) || length < 0 || length > rest.length) return undefined
+    event.event = rest.slice(0, length)
+    event.data = rest.slice(length)
+  }
+  return { epoch, offset, event }
+}
+
+/** What a channel needs from the store. */
+export interface ChannelHost {
+  /** The log after `(epoch, offset)`, bounded. */
+  readAfter: (epoch: string, offset: number) => Promise<ReadResult>
+  /** Reads the head (creating the epoch if needed). */
+  head: () => Promise<string>
+  subscribe: () => Promise<void>
+  unsubscribe: () => void
+  lingerMs: number
+  maxQueuedItems: number
+  maxBufferedFrames: number
+  onError: (err: Error) => void
+}
+
+interface Cursor { epoch: string, offset: number }
+
+/** Catch-up pages per repair before yielding to other work; the next pass continues. */
+const MAX_PAGES = 50
+
+export class Channel {
+  cursor: Cursor | undefined
+  readonly subscribers = new Set<LiveQueue>()
+  /** Resolves once subscribed and positioned; rejects if that failed. */
+  readonly ready: Promise<void>
+  private frames: Frame[] = []
+  private dirty = false
+  private busy = false
+  private closed = false
+  private linger: NodeJS.Timeout | undefined
+  private retry: NodeJS.Timeout | undefined
+
+  constructor (private readonly host: ChannelHost, private readonly onIdle: (channel: Channel) => void) {
+    this.ready = this.start()
+  }
+
+  private async start (): Promise<void> {
+    await this.host.subscribe()
+    // Positioned only after the subscription is confirmed: every frame from here on is
+    // buffered meanwhile and merged by offset.
+    const head = await this.host.head()
+    const colon = head.lastIndexOf(':')
+    this.cursor = { epoch: head.slice(0, colon), offset: Number(head.slice(colon + 1)) }
+    void this.pump()
+  }
+
+  /** A Pub/Sub message for this channel. */
+  receive (frame: Frame): void {
+    if (this.closed) return
+    if (this.frames.length >= this.host.maxBufferedFrames) {
+      // Frames are only hints: dropping them costs one read of the log, not events.
+      this.frames = []
+      this.dirty = true
+    }
+    this.frames.push(frame)
+    void this.pump()
+  }
+
+  /** The feed may have lost messages (reconnect) or the position check saw the log move. */
+  resync (): void {
+    if (this.closed) return
+    this.dirty = true
+    void this.pump()
+  }
+
+  /** Whether the instance cursor trails what the position check saw. */
+  behind (epoch: string | null, top: number): boolean {
+    const c = this.cursor
+    return c !== undefined && !this.busy && (epoch !== c.epoch || top !== c.offset)
+  }
+
+  attach (queue: LiveQueue): void {
+    clearTimeout(this.linger)
+    this.linger = undefined
+    this.subscribers.add(queue)
+  }
+
+  detach (queue: LiveQueue): void {
+    this.subscribers.delete(queue)
+    if (this.subscribers.size > 0 || this.closed) return
+    // Lingering keeps connect/disconnect churn from turning into SUBSCRIBE churn.
+    clearTimeout(this.linger)
+    this.linger = setTimeout(() => this.close(), this.host.lingerMs)
+    this.linger.unref()
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    clearTimeout(this.linger)
+    clearTimeout(this.retry)
+    for (const queue of this.subscribers) queue.end()
+    this.subscribers.clear()
+    this.frames = []
+    this.onIdle(this)
+    this.host.unsubscribe()
+  }
+
+  private deliver (item: LiveItem): void {
+    for (const queue of this.subscribers) queue.push(item)
+  }
+
+  private async pump (): Promise<void> {
+    if (this.busy || this.cursor === undefined || this.closed) return
+    this.busy = true
+    try {
+      while (!this.closed) {
+        if (this.dirty) {
+          // Everything buffered so far arrived before this read is sent, so the read settles it.
+          const settled = this.frames.length
+          if (!await this.sync()) return this.scheduleRetry()
+          this.dirty = false
+          for (const frame of this.frames.splice(0, settled)) this.take(frame, false)
+          continue
+        }
+        const frame = this.frames.shift()
+        if (frame === undefined) break
+        if (!this.take(frame, true)) {
+          this.frames.unshift(frame)
+          this.dirty = true
+        }
+      }
+    } finally {
+      this.busy = false
+    }
+  }
+
+  /** Delivers the frame if it is the next offset; false when the log must be read first. */
+  private take (frame: Frame, mayRepair: boolean): boolean {
+    const c = this.cursor as Cursor
+    if (frame.epoch === c.epoch) {
+      if (frame.offset <= c.offset) return true
+      if (frame.offset === c.offset + 1 && frame.event !== undefined) {
+        c.offset = frame.offset
+        this.deliver({ type: 'event', event: frame.event })
+        return true
+      }
+    }
+    // A hole, another epoch or a position notice: only the log can tell which.
+    return !mayRepair
+  }
+
+  /** Brings the cursor up to the log's head; false if Redis could not be read (try again later). */
+  private async sync (): Promise<boolean> {
+    for (let page = 0; page < MAX_PAGES && !this.closed; page++) {
+      const c = this.cursor as Cursor
+      let result: ReadResult
+      try {
+        result = await this.host.readAfter(c.epoch, c.offset)
+      } catch (err) {
+        this.host.onError(err as Error)
+        return false
+      }
+      if (this.closed) return true
+      if (result.status === 'gap') {
+        const colon = result.head.lastIndexOf(':')
+        this.cursor = { epoch: result.head.slice(0, colon), offset: Number(result.head.slice(colon + 1)) }
+        this.deliver({ type: 'reset', reason: result.reason === 'epoch' ? 'epoch' : 'lost', head: result.head })
+        return true
+      }
+      for (const event of result.events) {
+        if (event.offset !== c.offset + 1) continue
+        c.offset = event.offset
+        this.deliver({ type: 'event', event })
+      }
+      if (result.complete) return true
+    }
+    this.dirty = true
+    return true
+  }
+
+  private scheduleRetry (): void {
+    if (this.closed || this.retry !== undefined) return
+    this.retry = setTimeout(() => {
+      this.retry = undefined
+      void this.pump()
+    }, 1000)
+    this.retry.unref()
+  }
+}
+
+/**
+ * One subscriber's bounded queue behind the async iterator. A consumer that falls this far
+ * behind gets a `lost` reset instead of unbounded memory.
+ */
+export class LiveQueue implements LiveSubscription {
+  private items: LiveItem[] = []
+  private waiting: ((result: IteratorResult<LiveItem>) => void) | undefined
+  private ended = false
+
+  constructor (private readonly max: number, private readonly head: () => string, private readonly onClose: (queue: LiveQueue) => void) {}
+
+  push (item: LiveItem): void {
+    if (this.ended) return
+    if (this.waiting !== undefined) {
+      const resolve = this.waiting
+      this.waiting = undefined
+      resolve({ value: item, done: false })
+      return
+    }
+    if (this.items.length >= this.max) {
+      this.items = [{ type: 'reset', reason: 'lost', head: this.head() }]
+      return
+    }
+    this.items.push(item)
+  }
+
+  end (): void {
+    if (this.ended) return
+    this.ended = true
+    this.items = []
+    const resolve = this.waiting
+    this.waiting = undefined
+    resolve?.({ value: undefined, done: true })
+  }
+
+  async close (): Promise<void> {
+    if (this.ended) return
+    this.end()
+    this.onClose(this)
+  }
+
+  [Symbol.asyncIterator] (): AsyncIterator<LiveItem> {
+    return {
+      next: () => {
+        const item = this.items.shift()
+        if (item !== undefined) return Promise.resolve({ value: item, done: false })
+        if (this.ended) return Promise.resolve({ value: undefined, done: true })
+        return new Promise((resolve) => { this.waiting = resolve })
+      },
+      return: async () => {
+        await this.close()
+        return { value: undefined, done: true }
+      }
+    }
+  }
+}

@@ -1,0 +1,430 @@
+/**
+ * A replay store on Redis Streams + Pub/Sub, shared by every instance that points at the same
+ * Redis: one log and one meta hash per stream key, written by one script per append that also
+ * publishes the event; one Pub/Sub subscription per key per instance, repaired from the log.
+ */
+import { randomBytes, randomUUID } from 'node:crypto'
+import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
+import { parseEventId } from '../event-id.js'
+import { isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
+import { Channel, LiveQueue, parseFrame } from './redis-live.js'
+import { appendScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
+import type { AppendInput, AppendOptions, LiveSubscription, ReadOptions, ReadResult, ReplayStore, StoredEvent, StreamKey } from './types.js'
+
+export interface RedisStoreOptions {
+  /** An ioredis 6 client (e.g. `fastify.redis` from @fastify/redis) or a connected node-redis 6 client. The application owns it and closes it. */
+  client: unknown
+  /** Prefix of every key and channel. Default `sse:`. */
+  prefix?: string
+  /** Events kept per stream (trimmed with `MAXLEN ~`, so up to one radix node more). Default 1000. */
+  maxEvents?: number
+  /** Events older than this are treated as trimmed on replay. 0: no age limit. Default 0. */
+  maxAgeMs?: number
+  /** An idle stream's log expires this long after its last append; replay from it then answers `trimmed`. Default 1 hour. */
+  streamTtlMs?: number
+  /** The stream's epoch and position expire this long after the last append; after that the stream starts a new epoch. Default 30 days. */
+  metaTtlMs?: number
+  /** How long a repeated `idempotencyKey` returns the first result. Default 2 minutes. */
+  idempotencyTtlMs?: number
+  /** An append fails after this long (and is not applied later). Default 2000. */
+  appendTimeoutMs?: number
+  /** A read or subscribe fails after this long. Default 2000. */
+  readTimeoutMs?: number
+  /** Most events fetched by one read command. Default 1000. */
+  readCount?: number
+  /** How long a key stays subscribed after its last local subscriber left. Default 10 000. */
+  lingerMs?: number
+  /** How often each subscribed key's position is compared with Redis, to find a lost last message. Default 30 000; 0: never. */
+  positionCheckMs?: number
+  /** Start a new epoch when the Redis server changed (restart, failover), because history may have been rolled back. Default true. */
+  rotateEpochOnServerChange?: boolean
+  /** Live items queued for one subscriber that does not read; past this it gets a `lost` reset. Default 10 000. */
+  maxQueuedItems?: number
+  /** Background errors (subscriber connection, position check, repair). Default: ignored. */
+  onError?: (err: Error) => void
+}
+
+interface Resolved {
+  prefix: string
+  maxEvents: number
+  maxAgeMs: number
+  streamTtlMs: number
+  metaTtlMs: number
+  idempotencyTtlMs: number
+  appendTimeoutMs: number
+  readTimeoutMs: number
+  readCount: number
+  lingerMs: number
+  positionCheckMs: number
+  guard: boolean
+  maxQueuedItems: number
+  onError: (err: Error) => void
+}
+
+const MAX_IDEMPOTENCY_KEY = 256
+
+export function redisStore (options: RedisStoreOptions): ReplayStore {
+  if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('redisStore() expects an options object with a client')
+  return new RedisStore(wrapClient(options.client), resolve(options))
+}
+
+function resolve (o: RedisStoreOptions): Resolved {
+  const prefix = o.prefix ?? 'sse:'
+  if (typeof prefix !== 'string') throw new FST_SSE_INVALID_OPTION('prefix must be a string')
+  if (o.onError !== undefined && typeof o.onError !== 'function') throw new FST_SSE_INVALID_OPTION('onError must be a function')
+  if (o.rotateEpochOnServerChange !== undefined && typeof o.rotateEpochOnServerChange !== 'boolean') {
+    throw new FST_SSE_INVALID_OPTION('rotateEpochOnServerChange must be a boolean')
+  }
+  return {
+    prefix,
+    maxEvents: int(o.maxEvents, 'maxEvents', 1000, 1),
+    maxAgeMs: int(o.maxAgeMs, 'maxAgeMs', 0, 0),
+    streamTtlMs: int(o.streamTtlMs, 'streamTtlMs', 3_600_000, 1),
+    metaTtlMs: int(o.metaTtlMs, 'metaTtlMs', 30 * 24 * 3_600_000, 1),
+    idempotencyTtlMs: int(o.idempotencyTtlMs, 'idempotencyTtlMs', 120_000, 1),
+    appendTimeoutMs: int(o.appendTimeoutMs, 'appendTimeoutMs', 2000, 1),
+    readTimeoutMs: int(o.readTimeoutMs, 'readTimeoutMs', 2000, 1),
+    readCount: int(o.readCount, 'readCount', 1000, 1),
+    lingerMs: int(o.lingerMs, 'lingerMs', 10_000, 0),
+    positionCheckMs: int(o.positionCheckMs, 'positionCheckMs', 30_000, 0),
+    guard: o.rotateEpochOnServerChange ?? true,
+    maxQueuedItems: int(o.maxQueuedItems, 'maxQueuedItems', 10_000, 1),
+    onError: o.onError ?? (() => {})
+  }
+}
+
+function int (value: unknown, name: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new FST_SSE_INVALID_OPTION(`${name} must be an integer >= ${min}, got ${String(value)}`)
+  }
+  return value
+}
+
+function newEpoch (): string {
+  return randomBytes(9).toString('base64url') // 12 characters, 72 random bits
+}
+
+function splitHead (head: string): { epoch: string, offset: number } {
+  const colon = head.lastIndexOf(':')
+  return { epoch: head.slice(0, colon), offset: Number(head.slice(colon + 1)) }
+}
+
+type Entry = [string, string[]]
+
+function toEvent (epoch: string, entry: Entry): StoredEvent {
+  const offset = Number(entry[0].slice(0, entry[0].indexOf('-')))
+  const fields = entry[1]
+  const event: StoredEvent = { id: epoch + ':' + offset, offset, data: '', ts: 0 }
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = String(fields[i])
+    const value = String(fields[i + 1])
+    if (name === 'd') event.data = value
+    else if (name === 't') event.ts = Number(value)
+    else if (name === 'e') event.event = value
+  }
+  return event
+}
+
+function isAborted (signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
+}
+
+function abortError (signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError')
+}
+
+/** Settles with `promise`, or rejects as soon as `signal` aborts (the shared work goes on). */
+function abortable<T> (promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise
+  if (signal.aborted) return Promise.reject(abortError(signal))
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+class RedisStore implements ReplayStore {
+  readonly capabilities = { contiguousOffsets: true, shared: true }
+  private closed = false
+  private subscriber: SubscriberConnection | undefined
+  private readonly channels = new Map<string, Channel>()
+  private readonly reads = new Map<string, Promise<ReadResult> | Promise<string>>()
+  /** Redis clock minus ours, so a script can refuse an append whose caller already gave up. */
+  private clockOffset: number | undefined
+  private readonly stopReadyListener: () => void
+  private positionTimer: NodeJS.Timeout | undefined
+
+  constructor (private readonly redis: CommandConnection, private readonly o: Resolved) {
+    this.stopReadyListener = redis.onReady(() => { this.clockOffset = undefined })
+  }
+
+  async append (key: StreamKey, input: AppendInput, options: AppendOptions = {}): Promise<StoredEvent> {
+    this.assertOpen()
+    const keys = this.keys(key)
+    if (input === null || typeof input !== 'object' || typeof input.data !== 'string') throw new FST_SSE_INVALID_OPTION('append input must have string data')
+    if (input.event !== undefined && typeof input.event !== 'string') throw new FST_SSE_INVALID_OPTION('append input event must be a string')
+    const idem = input.idempotencyKey ?? randomUUID()
+    if (typeof idem !== 'string' || idem === '' || idem.length > MAX_IDEMPOTENCY_KEY) {
+      throw new FST_SSE_INVALID_OPTION(`idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`)
+    }
+    const signal = options.signal
+    if (signal !== undefined && isAborted(signal)) throw abortError(signal)
+    const maxEvents = options.retention?.maxEvents ?? this.o.maxEvents
+    const timeout = this.o.appendTimeoutMs
+    const deadline = Date.now() + timeout
+    const event = input.event
+    const what = 'append'
+    // One round trip normally. A connection lost mid-command is retried with the same
+    // idempotency key (node-redis rejects such commands; ioredis resends them itself), so a
+    // retry can never create a second event.
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadline - Date.now()
+      if (remaining <= 0) throw new FST_SSE_STORE_TIMEOUT(what, timeout)
+      const serverDeadline = this.clockOffset === undefined ? 0 : deadline + this.clockOffset
+      if (this.clockOffset === undefined) void this.measureClock()
+      let reply: unknown
+      try {
+        reply = await abortable(this.script(appendScript, [keys.log, keys.meta, keys.idem + idem], [
+          newEpoch(), this.o.guard ? '1' : '0', String(this.o.metaTtlMs), keys.channel, String(maxEvents),
+          String(this.o.streamTtlMs), String(this.o.idempotencyTtlMs), String(serverDeadline),
+          event === undefined ? '-' : String(event.length), event ?? '', input.data
+        ], remaining, what), signal)
+      } catch (err) {
+        if (isAborted(signal)) throw err
+        if ((err as { code?: string }).code === 'FST_SSE_STORE_TIMEOUT') throw new FST_SSE_STORE_TIMEOUT(what, timeout)
+        if (isReplyError(err) || Date.now() >= deadline) throw unavailable(what, err)
+        await sleep(Math.min(50 * 2 ** attempt, 500, Math.max(0, deadline - Date.now())))
+        continue
+      }
+      const r = reply as string[]
+      if (r[0] === 'expired') throw new FST_SSE_STORE_TIMEOUT(what, timeout)
+      if (r[0] === 'dup') {
+        const [epoch, offset, ts] = String(r[1]).split(':') as [string, string, string]
+        return stored(epoch, Number(offset), Number(ts), event, input.data)
+      }
+      return stored(String(r[1]), Number(r[2]), Number(r[3]), event, input.data)
+    }
+  }
+
+  async readAfter (key: StreamKey, lastId: string, options: ReadOptions = {}): Promise<ReadResult> {
+    this.assertOpen()
+    const keys = this.keys(key)
+    const limit = options.limit ?? this.o.readCount
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new FST_SSE_INVALID_OPTION(`limit must be a positive integer, got ${String(limit)}`)
+    const position = parseEventId(lastId)
+    if (position === undefined) {
+      // Hostile or foreign junk never reaches Redis when this instance already knows the head.
+      const head = await abortable(this.localHead(key) ?? this.remoteHead(key), options.signal)
+      return { status: 'gap', reason: 'malformed', head }
+    }
+    const count = Math.min(limit, this.o.readCount)
+    const maxAgeMs = options.retention?.maxAgeMs ?? this.o.maxAgeMs
+    // Identical reads in flight share one command: a reconnect storm with one cursor costs one call.
+    const id = keys.log + '\n' + lastId + '\n' + count + '\n' + maxAgeMs
+    let shared = this.reads.get(id) as Promise<ReadResult> | undefined
+    if (shared === undefined) {
+      shared = this.read(keys, position.epoch, position.offset, count, maxAgeMs).finally(() => this.reads.delete(id))
+      this.reads.set(id, shared)
+    }
+    return abortable(shared, options.signal)
+  }
+
+  async head (key: StreamKey): Promise<string> {
+    this.assertOpen()
+    return this.localHead(key) ?? this.remoteHead(key)
+  }
+
+  async subscribe (key: StreamKey, options: { signal?: AbortSignal } = {}): Promise<LiveSubscription> {
+    this.assertOpen()
+    const keys = this.keys(key)
+    let channel = this.channels.get(keys.channel)
+    if (channel === undefined) {
+      channel = this.openChannel(key, keys)
+      this.channels.set(keys.channel, channel)
+    }
+    const current = channel
+    const queue = new LiveQueue(this.o.maxQueuedItems, () => {
+      const c = current.cursor
+      return c === undefined ? '' : c.epoch + ':' + c.offset
+    }, (q) => current.detach(q))
+    // Counted from the start, so a key being set up is not dropped by a linger timer meanwhile.
+    current.attach(queue)
+    try {
+      await abortable(withTimeout(current.ready, this.o.readTimeoutMs, 'subscribe'), options.signal)
+    } catch (err) {
+      await queue.close()
+      throw wrap('subscribe', err)
+    }
+    if (this.closed as boolean) queue.end() // closed while subscribing
+    return queue
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.positionTimer)
+    this.stopReadyListener()
+    for (const channel of [...this.channels.values()]) channel.close()
+    this.channels.clear()
+    const subscriber = this.subscriber
+    this.subscriber = undefined
+    await subscriber?.close()
+  }
+
+  /** The head as Redis has it; concurrent calls for one key share one command. */
+  private async remoteHead (key: StreamKey): Promise<string> {
+    const keys = this.keys(key)
+    const id = keys.log + '\nhead'
+    let shared = this.reads.get(id) as Promise<unknown> | undefined
+    if (shared === undefined) {
+      shared = this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, '', 0, 0, 0), this.o.readTimeoutMs, 'head')
+        .then((reply) => String((reply as string[])[1]), (err) => { throw wrap('head', err) })
+        .finally(() => this.reads.delete(id))
+      this.reads.set(id, shared as Promise<never>)
+    }
+    return shared as Promise<string>
+  }
+
+  /**
+   * Answers from this instance's live cursor when the key is subscribed here: no Redis call.
+   * It may trail Redis by messages in flight, but everything after it is still delivered
+   * live (or a reset is), which is all a caller positioning a connection needs.
+   */
+  private localHead (key: StreamKey): Promise<string> | undefined {
+    const cursor = this.channels.get(this.keys(key).channel)?.cursor
+    return cursor === undefined ? undefined : Promise.resolve(cursor.epoch + ':' + cursor.offset)
+  }
+
+  private async read (keys: StreamKeys, epoch: string, offset: number, count: number, maxAgeMs: number): Promise<ReadResult> {
+    let reply: unknown[]
+    try {
+      reply = await this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, epoch, offset, count, maxAgeMs), this.o.readTimeoutMs, 'readAfter') as unknown[]
+    } catch (err) {
+      throw wrap('readAfter', err)
+    }
+    const head = String(reply[1])
+    if (reply[0] === 'gap') return { status: 'gap', reason: String(reply[1]) as 'epoch', head: String(reply[2]) }
+    const top = splitHead(head).offset
+    const entries = (reply[2] ?? []) as Entry[]
+    const events = entries.map((entry) => toEvent(epoch, entry))
+    const last = events.length === 0 ? offset : (events[events.length - 1] as StoredEvent).offset
+    return { status: 'ok', events, head, complete: last === top }
+  }
+
+  private readArgs (keys: StreamKeys, epoch: string, offset: number, count: number, maxAgeMs: number): string[] {
+    return [newEpoch(), this.o.guard ? '1' : '0', String(this.o.metaTtlMs), keys.channel,
+      epoch, String(offset + 1), String(offset), String(count), String(maxAgeMs)]
+  }
+
+  /** EVALSHA, and EVAL once when the server does not know the script (first use, restart). */
+  private async script (script: Script, keys: string[], args: string[], timeoutMs: number, what: string): Promise<unknown> {
+    const started = Date.now()
+    try {
+      return await this.redis.send(['EVALSHA', script.sha, String(keys.length), ...keys, ...args], timeoutMs, what)
+    } catch (err) {
+      if (!isReplyError(err) || !String((err as Error).message).startsWith('NOSCRIPT')) throw err
+      return this.redis.send(['EVAL', script.source, String(keys.length), ...keys, ...args], timeoutMs - (Date.now() - started), what)
+    }
+  }
+
+  private openChannel (key: StreamKey, keys: StreamKeys): Channel {
+    const channel: Channel = new Channel({
+      readAfter: async (epoch, offset) => this.read(keys, epoch, offset, this.o.readCount, this.o.maxAgeMs),
+      head: async () => this.remoteHead(key),
+      subscribe: async () => {
+        const subscriber = this.openSubscriber()
+        await subscriber.ready()
+        await subscriber.subscribe(keys.channel)
+      },
+      unsubscribe: () => {
+        if (this.channels.get(keys.channel) === channel) this.channels.delete(keys.channel)
+        this.subscriber?.unsubscribe(keys.channel).catch(this.o.onError)
+      },
+      lingerMs: this.o.lingerMs,
+      maxQueuedItems: this.o.maxQueuedItems,
+      maxBufferedFrames: this.o.maxQueuedItems,
+      onError: this.o.onError
+    }, (closed) => {
+      if (this.channels.get(keys.channel) === closed) this.channels.delete(keys.channel)
+    })
+    // A key that could not be set up is forgotten, so the next subscribe tries afresh.
+    channel.ready.catch(() => channel.close())
+    return channel
+  }
+
+  private openSubscriber (): SubscriberConnection {
+    if (this.subscriber !== undefined) return this.subscriber
+    const subscriber = this.redis.openSubscriber((err) => this.o.onError(err))
+    subscriber.onMessage((name, message) => {
+      const frame = parseFrame(message)
+      if (frame !== undefined) this.channels.get(name)?.receive(frame)
+    })
+    // Messages published while the connection was down are gone: catch every key up from its log.
+    subscriber.onReconnect(() => {
+      for (const channel of this.channels.values()) channel.resync()
+    })
+    if (this.o.positionCheckMs > 0) {
+      this.positionTimer = setInterval(() => { void this.checkPositions() }, this.o.positionCheckMs)
+      this.positionTimer.unref()
+    }
+    this.subscriber = subscriber
+    return subscriber
+  }
+
+  /** Finds a lost last message: nothing follows it, so no hole would ever show. */
+  private async checkPositions (): Promise<void> {
+    await Promise.all([...this.channels].map(async ([name, channel]) => {
+      if (channel.cursor === undefined) return
+      try {
+        const meta = name.slice(0, -'ch'.length) + 'meta'
+        const [epoch, top] = await this.redis.send(['HMGET', meta, 'ep', 'top'], this.o.readTimeoutMs, 'position check') as [string | null, string | null]
+        if (channel.behind(epoch === null ? null : String(epoch), Number(top ?? 0))) channel.resync()
+      } catch (err) {
+        this.o.onError(err as Error)
+      }
+    }))
+  }
+
+  private async measureClock (): Promise<void> {
+    try {
+      const before = Date.now()
+      const [seconds, micros] = await this.redis.send(['TIME'], this.o.readTimeoutMs, 'clock') as [string, string]
+      const after = Date.now()
+      this.clockOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Math.round((before + after) / 2)
+    } catch {}
+  }
+
+  private keys (key: StreamKey): StreamKeys {
+    if (typeof key !== 'string' || key === '') throw new FST_SSE_INVALID_KEY(`expected a non-empty string, got ${typeof key === 'string' ? '""' : typeof key}`)
+    return streamKeys(this.o.prefix, key)
+  }
+
+  private assertOpen (): void {
+    if (this.closed) throw new FST_SSE_STORE_CLOSED()
+  }
+}
+
+function stored (epoch: string, offset: number, ts: number, event: string | undefined, data: string): StoredEvent {
+  const result: StoredEvent = { id: epoch + ':' + offset, offset, data, ts }
+  if (event !== undefined) result.event = event
+  return result
+}
+
+function unavailable (what: string, err: unknown): Error {
+  const error = new FST_SSE_STORE_UNAVAILABLE(what, (err as Error)?.message ?? String(err))
+  ;(error as Error).cause = err
+  return error
+}
+
+function wrap (what: string, err: unknown): Error {
+  const code = (err as { code?: unknown } | undefined)?.code
+  if (typeof code === 'string' && code.startsWith('FST_SSE_')) return err as Error
+  if ((err as Error | undefined)?.name === 'AbortError') return err as Error
+  return unavailable(what, err)
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

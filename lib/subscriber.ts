@@ -1,0 +1,308 @@
+import type { FastifyReply } from 'fastify'
+import type { Connection, ConnectionOwner } from './connection.js'
+import { encodeFrame, type SseItem } from './encode.js'
+import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './channels.js'
+import { FST_SSE_INVALID_OPTION } from './errors.js'
+import { formatEventId, parseEventId } from './event-id.js'
+import { EventView, epochOf, type Feed, type Hub } from './hub.js'
+import type { LastEventIdResult } from './last-event-id.js'
+import type { ResetReason } from './metrics.js'
+import { assertSize } from './size.js'
+import type { LiveItem, StoredEvent, StreamKey } from './stores/types.js'
+
+type Filter = (event: FilterEvent) => boolean
+type ResetHook = NonNullable<SubscribeOptions['onReset']>
+
+/** What only some subscribers use, in one object so the others pay one field for it. */
+export interface SubscriberExtras {
+  filter: Filter | null
+  onReset: ResetHook | null
+  // Kept only when onReset needs it: an idle subscriber should not hold its request alive.
+  reply: FastifyReply | null
+}
+
+/** What a replay read came to: the events to send, or why the cursor cannot be served. */
+type Range =
+  | { status: 'ok', events: StoredEvent[], head: string }
+  | { status: 'gap', reason: ResetReason, head: string }
+
+/** Checks subscribe() options up front, so a mistake is an HTTP error before any byte is sent. */
+export function checkSubscribeOptions (options: SubscribeOptions | undefined): void {
+  if (options === undefined) return
+  if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('subscribe options must be an object')
+  if (options.filter !== undefined && typeof options.filter !== 'function') throw new FST_SSE_INVALID_OPTION('subscribe filter must be a function')
+  if (options.onReset !== undefined && typeof options.onReset !== 'function') throw new FST_SSE_INVALID_OPTION('subscribe onReset must be a function')
+}
+
+/**
+ * One connection on a replay stream. It is attached to its key's live feed before the store
+ * is read, so nothing published meanwhile is missed; live items wait in `pending` while the
+ * connection is positioned (replay, reset notice, onReset hook) or repairs a hole, and are
+ * then merged by offset: at or below the cursor is a duplicate, the next offset is written,
+ * anything else makes the store fill the hole or answer with a reset.
+ *
+ * Fields only, no closures: an idle subscriber costs this object and one set entry.
+ */
+export class Subscriber implements ConnectionOwner {
+  feed: Feed | null = null
+  /** Offset of the last event this connection accounted for (sent, or filtered out). */
+  private lastSent = 0
+  private epoch = ''
+  private pending: LiveItem[] | null = []
+  private pendingBytes = 0
+
+  constructor (
+    private readonly conn: Connection,
+    private readonly extras: SubscriberExtras | null
+  ) {}
+
+  /** Attaches, positions the connection from the client's cursor, then goes live. Never rejects. */
+  async start (hub: Hub, channel: ChannelDef, key: StreamKey, cursor: LastEventIdResult): Promise<void> {
+    const { conn } = this
+    try {
+      await hub.attach(key, channel, this)
+      if (conn.closed) return
+      if (cursor.status === 'absent') {
+        const head = await hub.store.head(key)
+        if (conn.closed) return
+        this.moveTo(head)
+        // An id-only block sets the client's last event id without firing an event, so even a
+        // reconnect before the first event resumes instead of starting over.
+        conn.write('id: ' + head + '\n\n', false)
+      } else {
+        const sent = cursor.status === 'ok' ? cursor.value : null
+        const position = sent === null ? undefined : parseEventId(sent)
+        // A malformed cursor never reaches the store: only the head is read, to move the client to it.
+        const range: Range = position === undefined
+          ? { status: 'gap', reason: 'malformed', head: await hub.store.head(key) }
+          : await this.read(sent as string)
+        if (conn.closed) return
+        if (range.status === 'ok') {
+          hub.counters.replays++
+          this.moveTo(sent as string)
+          this.replay(range.events)
+        } else {
+          await this.reset(range.reason, range.head, sent)
+        }
+      }
+    } catch (err) {
+      this.fail(err)
+      return
+    }
+    this.settle()
+  }
+
+  /** A live item from the feed. */
+  onLive (item: LiveItem & { type: 'event' }, epoch: string, chunk: string): void {
+    if (this.pending !== null) {
+      this.hold(item)
+      return
+    }
+    this.accept(item, epoch, chunk)
+  }
+
+  /** The store says everyone on this key must resync. */
+  onStoreReset (item: LiveItem & { type: 'reset' }): void {
+    if (this.pending !== null) {
+      this.hold(item)
+      return
+    }
+    this.pending = []
+    this.resetThenSettle(item.reason, item.head).catch((err: unknown) => this.fail(err))
+  }
+
+  /** The feed is gone: end the response so the client reconnects and resumes. */
+  disconnect (): void {
+    this.conn.end('error')
+  }
+
+  /** ConnectionOwner: the connection ended, for whatever reason. */
+  remove (conn: Connection): void {
+    this.pending = null
+    const feed = this.feed
+    if (feed === null) return
+    const { hub } = feed
+    hub.registry.remove(conn)
+    if (conn.reason === 'overflow' || conn.reason === 'stalled') hub.counters.evictions++
+    hub.detach(this)
+  }
+
+  // The feed is set from start() until the connection ends, which is when these are used.
+  private get hub (): Hub {
+    return (this.feed as Feed).hub
+  }
+
+  private get channel (): ChannelDef {
+    return (this.feed as Feed).channel
+  }
+
+  private accept (item: LiveItem & { type: 'event' }, epoch: string, chunk: string | undefined): void {
+    const event = item.event
+    const offset = event.offset
+    if (epoch === this.epoch) {
+      if (offset <= this.lastSent) return
+      if (offset === this.lastSent + 1) {
+        this.lastSent = offset
+        this.send(event, chunk, true)
+        return
+      }
+    }
+    // A hole, or another epoch: the store decides between filling it and a reset.
+    this.pending = [item]
+    this.pendingBytes = event.data.length
+    this.repair().catch((err: unknown) => this.fail(err))
+  }
+
+  private async repair (): Promise<void> {
+    if (this.feed === null) return
+    const range = await this.read(formatEventId(this.epoch, this.lastSent))
+    if (this.conn.closed) return
+    if (range.status === 'ok') this.replay(range.events)
+    else await this.reset(range.reason, range.head, null)
+    this.settle()
+  }
+
+  private async resetThenSettle (reason: ResetReason, head: string): Promise<void> {
+    await this.reset(reason, head, null)
+    this.settle()
+  }
+
+  /** Writes the live items that waited, in order, with the usual duplicate and hole rules. */
+  private settle (): void {
+    const items = this.pending
+    this.pending = null
+    this.pendingBytes = 0
+    if (items === null || this.conn.closed) return
+    for (const item of items) {
+      if (this.pending !== null) {
+        // A hole or a reset among them started another round: the rest waits for it.
+        (this.pending as LiveItem[]).push(item)
+      } else if (item.type === 'event') {
+        this.accept(item, epochOf(item.event.id), undefined)
+      } else {
+        this.pending = []
+        this.resetThenSettle(item.reason, item.head).catch((err: unknown) => this.fail(err))
+      }
+    }
+  }
+
+  private hold (item: LiveItem): void {
+    const pending = this.pending as LiveItem[]
+    pending.push(item)
+    if (item.type === 'event') this.pendingBytes += item.event.data.length
+    // A client that cannot be positioned before this much piles up reconnects instead.
+    if (this.pendingBytes > this.hub.maxBufferedBytes) this.conn.destroy('overflow')
+  }
+
+  /** The events after `lastId`, up to the stream's maxReplay, read in as many store calls as the store needs. */
+  private async read (lastId: string): Promise<Range> {
+    const feed = this.feed as Feed
+    const { key } = feed
+    const { store } = feed.hub
+    const { maxReplay, retention } = feed.channel
+    const events: StoredEvent[] = []
+    let cursor = lastId
+    let expected = (parseEventId(lastId) as { offset: number }).offset + 1
+    // Each round returns at least one event or ends the loop, so maxReplay + 1 rounds bound it.
+    for (let round = 0; round <= maxReplay; round++) {
+      const result = await store.readAfter(key, cursor, { limit: maxReplay - events.length, retention })
+      if (result.status === 'gap') return result
+      for (const event of result.events) {
+        // Never a wrong replay, whatever the store does: offsets must follow the cursor exactly.
+        if (event.offset !== expected || epochOf(event.id) !== epochOf(lastId)) return { status: 'gap', reason: 'lost', head: result.head }
+        expected++
+        events.push(event)
+      }
+      if (result.complete) return { status: 'ok', events, head: result.head }
+      if (events.length >= maxReplay || result.events.length === 0) return { status: 'gap', reason: 'limit', head: result.head }
+      cursor = (events[events.length - 1] as StoredEvent).id
+    }
+    throw new Error('replay store read did not terminate')
+  }
+
+  /** Writes replayed events; filtered ones still advance the cursor, and the client's with it. */
+  private replay (events: StoredEvent[]): void {
+    const { conn } = this
+    let skipped: StoredEvent | null = null
+    for (const event of events) {
+      if (event.offset <= this.lastSent) continue
+      this.lastSent = event.offset
+      if (this.send(event, undefined, false)) skipped = null
+      else skipped = event
+    }
+    if (skipped !== null) conn.write('id: ' + skipped.id + '\n\n', false)
+    this.hub.counters.replayedEvents += events.length
+  }
+
+  /** Writes one event if the filter lets it through; false when it was filtered out. */
+  private send (event: StoredEvent, chunk: string | undefined, live: boolean): boolean {
+    const { conn } = this
+    const filter = this.extras?.filter ?? null
+    if (filter !== null && !this.accepts(filter, event)) {
+      if (live) conn.push(this.feed?.idOnly(event) ?? 'id: ' + event.id + '\n\n')
+      return false
+    }
+    const frame = chunk ?? encodeFrame({ event: event.event, id: event.id }, event.data)
+    if (live) conn.push(frame)
+    else conn.write(frame)
+    return true
+  }
+
+  private accepts (filter: Filter, event: StoredEvent): boolean {
+    const view = this.feed?.view(event) ?? new EventView(event)
+    try {
+      return filter(view as unknown as FilterEvent) === true
+    } catch (err) {
+      this.hub.log.error({ err, key: this.feed?.key, id: event.id }, 'subscribe filter threw; event not sent to this connection')
+      return false
+    }
+  }
+
+  /** The reset notice, then the application's onReset hook while live items wait. */
+  private async reset (reason: ResetReason, head: string, lastEventId: string | null): Promise<void> {
+    this.hub.counters.resets[reason]++
+    this.moveTo(head)
+    const data = JSON.stringify({ reason, lastEventId, head })
+    this.conn.write(encodeFrame({ event: this.channel.resetEvent, id: head }, data))
+    const hook = this.extras?.onReset ?? null
+    const reply = this.extras?.reply ?? null
+    if (hook === null || reply === null) return
+    const context: ResetContext = {
+      reason,
+      lastEventId,
+      head,
+      request: reply.request,
+      reply,
+      send: (item) => this.sendSnapshot(item as SseItem)
+    }
+    try {
+      await hook(context)
+    } catch (err) {
+      reply.log.error({ err }, 'onReset hook failed; live events resume without its snapshot')
+    }
+  }
+
+  private sendSnapshot (item: SseItem): boolean {
+    if (this.conn.closed) return false
+    const { event, data } = this.channel.prepare(item)
+    const frame = encodeFrame({ event }, data)
+    assertSize(frame, this.hub.maxBufferedBytes)
+    return this.conn.push(frame)
+  }
+
+  private moveTo (id: string): void {
+    const position = parseEventId(id)
+    if (position === undefined) throw new Error(`replay store returned a malformed head ${JSON.stringify(id)}`)
+    // Shared with the feed's copy: one string per epoch, not one per subscriber.
+    this.epoch = this.feed?.intern(position.epoch) ?? position.epoch
+    this.lastSent = position.offset
+  }
+
+  /** A store failure while serving this client: it is disconnected and resumes on reconnect. */
+  private fail (err: unknown): void {
+    if (this.conn.closed || this.feed === null) return
+    this.hub.counters.storeErrors++
+    this.hub.log.error({ err, key: this.feed?.key }, 'replay store failed while serving a subscriber; disconnecting it')
+    this.conn.end('error')
+  }
+}

@@ -1,0 +1,105 @@
+// Two Fastify instances in separate processes on one Redis (case 9): both publish to one
+// stream, interleaved; clients stay on one instance or hop between them with Last-Event-ID.
+// Every client must see the identical sequence. The instances are the README examples.
+import t0, { test } from 'tap'
+import http from 'node:http'
+import { EventStreamDecoder } from 'fastify-typed-sse/testing'
+import { CLIENTS, invariantProblems, requireRedisServer, startInstance, startRedis, waitFor } from './helpers/redis-server.mjs'
+
+/** An EventSource-like reader: records events (as the browser would dispatch them) and sends Last-Event-ID. */
+function open (base, lastEventId) {
+  const received = []
+  const decoder = new EventStreamDecoder({ onEvent: (event) => received.push(event) })
+  const headers = lastEventId ? { 'last-event-id': lastEventId } : {}
+  const request = http.get(base + '/chat', { headers, agent: false }, (response) => {
+    response.on('data', (chunk) => decoder.push(chunk))
+    response.on('error', () => {})
+  })
+  request.on('error', () => {})
+  return { received, decoder, close: () => request.destroy() }
+}
+
+/** Items in the shape of the invariant helper: events with ids, reset notices as resets. */
+function asItems (events) {
+  return events.map((e) => e.type === 'reset'
+    ? { type: 'reset' }
+    : { type: 'event', event: { id: e.lastEventId, offset: Number(e.lastEventId.split(':')[1]) } })
+}
+
+if (requireRedisServer(t0)) {
+  const redis = await startRedis()
+  t0.teardown(() => redis.stop())
+
+  for (const kind of CLIENTS) {
+    test(`${kind}: two instances in separate processes, clients hopping between them (case 9)`, async (t) => {
+      await redis.command('FLUSHALL')
+      const [a, b] = await Promise.all([startInstance(t, kind, redis.url), startInstance(t, kind, redis.url)])
+      const bases = [a.base, b.base]
+
+      // Two clients stay put, one per instance; two hop between them.
+      const stay = bases.map((base) => open(base))
+      t.teardown(() => stay.forEach((c) => c.close()))
+      await waitFor(() => stay.every((c) => c.decoder.lastEventId !== ''), 5000, 'stationary clients positioned')
+
+      const total = 150
+      let last
+      const hoppers = [0, 1].map(async (start) => {
+        const all = []
+        let cursor
+        let hops = 0
+        for (let i = start; hops < 40; i++, hops++) {
+          const conn = open(bases[i % 2], cursor)
+          const target = all.length + 12
+          try {
+            await waitFor(() => all.length + conn.received.length >= target || (last !== undefined && conn.decoder.lastEventId === last),
+              10_000, `hopper ${start} hop ${hops}`)
+          } finally {
+            conn.close()
+          }
+          all.push(...conn.received)
+          cursor = conn.decoder.lastEventId
+          if (last !== undefined && cursor === last) break
+          if (hops === 0 && cursor === '') throw new Error('the first connection never got an id')
+        }
+        return { all, hops }
+      })
+      // Let both hoppers hold a position before anything is published.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+
+      const post = async (base, i) => {
+        const response = await fetch(base + '/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) })
+        if (response.status !== 200) throw new Error(`publish ${i}: ${response.status} ${await response.text()}`)
+        return response.json()
+      }
+      const published = []
+      await Promise.all([0, 1].map(async (side) => {
+        for (let i = side; i < total; i += 2) {
+          published.push(await post(bases[side], i))
+          if (i % 10 < 2) await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+      }))
+      const epoch = published[0].id.split(':')[0]
+      const expected = Array.from({ length: total }, (_, i) => `${epoch}:${i + 1}`)
+      t.same(published.map((e) => e.id).sort((x, y) => Number(x.split(':')[1]) - Number(y.split(':')[1])), expected,
+        'publishes from both instances interleave into one contiguous order')
+      last = expected.at(-1)
+
+      await waitFor(() => stay.every((c) => c.decoder.lastEventId === last), 10_000, 'stationary clients reach the last event')
+      const results = await Promise.all(hoppers)
+      for (const [i, c] of stay.entries()) {
+        t.same(c.received.map((e) => e.lastEventId), expected, `client on instance ${'AB'[i]} sees the identical sequence`)
+        t.same(invariantProblems(asItems(c.received)), [])
+      }
+      for (const [i, { all, hops }] of results.entries()) {
+        t.ok(hops >= 5, `hopper ${i} hopped ${hops} times`)
+        t.same(all.map((e) => e.lastEventId), expected, `hopper ${i}: hops resume exactly, identical sequence`)
+        t.same(invariantProblems(asItems(all)), [])
+      }
+      const log = (await redis.command('KEYS', '*:log'))[0]
+      const ids = (await redis.command('XRANGE', log, '-', '+', 'COUNT', '1000')).map(([id]) => id)
+      t.same(ids, expected.map((id) => `${id.split(':')[1]}-0`), 'the log holds every offset once')
+      const channel = (await redis.command('PUBSUB', 'CHANNELS', '*'))[0]
+      t.same(await redis.command('PUBSUB', 'NUMSUB', channel), [channel, 2], 'one subscription per instance')
+    })
+  }
+}

@@ -1,0 +1,61 @@
+// A real EventSource (undici) reconnecting after the server destroys its socket: it sends
+// Last-Event-ID by itself and gets exactly what it missed.
+import { test } from 'tap'
+import { EventSource } from 'undici'
+import { replayApp } from './helpers/replay.mjs'
+
+test('undici EventSource resumes after the server drops the connection', async (t) => {
+  const { app, s } = await replayApp(t, { plugin: { retryMs: 50 } })
+  const sockets = new Set()
+  app.server.on('connection', (socket) => { sockets.add(socket); socket.on('close', () => sockets.delete(socket)) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const es = new EventSource(`http://127.0.0.1:${app.server.address().port}/s`)
+  t.teardown(() => es.close())
+  const got = []
+  let opens = 0
+  es.onopen = () => { opens++ }
+  es.addEventListener('n', (e) => got.push({ n: JSON.parse(e.data).n, id: e.lastEventId }))
+  es.addEventListener('reset', () => got.push({ reset: true }))
+  const until = async (predicate, what) => {
+    for (let i = 0; i < 500 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    if (!predicate()) throw new Error(`timed out waiting for ${what}`)
+  }
+  await until(() => app.sse.metrics().subscribers === 1, 'the first connection')
+  await s.publish({ event: 'n', data: { n: 1 } })
+  await until(() => got.length === 1, 'event 1')
+  for (const socket of sockets) socket.destroy()
+  await until(() => app.sse.metrics().subscribers === 0, 'the server side to notice')
+  // Published while the client is away: it must get them on its own reconnect.
+  await s.publish({ event: 'n', data: { n: 2 } })
+  await s.publish({ event: 'n', data: { n: 3 } })
+  await until(() => got.length === 3, 'the missed events')
+  await s.publish({ event: 'n', data: { n: 4 } })
+  await until(() => got.length === 4, 'live after the resume')
+  t.same(got.map((e) => e.n), [1, 2, 3, 4], 'each event once, in order, no reset')
+  t.ok(opens >= 2, 'it really reconnected')
+  t.equal(app.sse.metrics().replays, 1)
+})
+
+test('an EventSource that reconnects before the first event still resumes (id-only head block)', async (t) => {
+  const { app, s } = await replayApp(t, { plugin: { retryMs: 50 } })
+  const sockets = new Set()
+  app.server.on('connection', (socket) => { sockets.add(socket); socket.on('close', () => sockets.delete(socket)) })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  await s.publish({ event: 'n', data: { n: 0 } }) // history the client must not get
+  const es = new EventSource(`http://127.0.0.1:${app.server.address().port}/s`)
+  t.teardown(() => es.close())
+  const got = []
+  es.addEventListener('n', (e) => got.push(JSON.parse(e.data).n))
+  const until = async (predicate, what) => {
+    for (let i = 0; i < 500 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    if (!predicate()) throw new Error(`timed out waiting for ${what}`)
+  }
+  await until(() => app.sse.metrics().subscribers === 1, 'the connection')
+  await new Promise((resolve) => setTimeout(resolve, 50)) // the id-only block reaches the client
+  for (const socket of sockets) socket.destroy()
+  await until(() => app.sse.metrics().subscribers === 0, 'the drop')
+  await s.publish({ event: 'n', data: { n: 1 } })
+  await until(() => got.length === 1, 'the event published while away')
+  t.same(got, [1])
+  t.equal(app.sse.metrics().replays, 1, 'resumed from the head it was given, not started over')
+})
