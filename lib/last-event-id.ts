@@ -15,6 +15,7 @@ export type LastEventIdResult =
 
 const ABSENT: LastEventIdResult = { status: 'absent' }
 const NON_ASCII = /[^\x00-\x7f]/ // eslint-disable-line no-control-regex
+const BEYOND_LATIN1 = /[^\x00-\xff]/ // eslint-disable-line no-control-regex
 const FORBIDDEN = /[\x00\r\n]/ // eslint-disable-line no-control-regex
 
 export function readLastEventId (request: FastifyRequest, options: LastEventIdOptions): LastEventIdResult {
@@ -30,8 +31,9 @@ export function readLastEventId (request: FastifyRequest, options: LastEventIdOp
   if (typeof value !== 'string' || value === '') return ABSENT
   // Bytes on the wire, not characters: the cap must hold before any decoding work.
   if (value.length > options.maxLength * 4) return { status: 'invalid', reason: 'too-long' }
-  if (fromHeader && NON_ASCII.test(value)) {
-    // Node hands header bytes to JavaScript as latin1; browsers send the id as UTF-8.
+  if (fromHeader && NON_ASCII.test(value) && !BEYOND_LATIN1.test(value)) {
+    // Node hands header bytes to JavaScript as latin1; browsers send the id as UTF-8. (A value
+    // with characters beyond latin1 did not come off the wire, e.g. from inject: keep it.)
     const decoded = Buffer.from(value, 'latin1').toString('utf8')
     if (decoded.includes('\uFFFD')) return { status: 'invalid', reason: 'encoding' }
     value = decoded

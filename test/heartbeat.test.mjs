@@ -51,30 +51,27 @@ test('heartbeats can be turned off', async (t) => {
 })
 
 test('the shared timer runs only while a stream is open', async (t) => {
-  const tracker = timerTracker()
+  // heartbeatMs 40 with no stall timeout: the plugin's one interval ticks every 20 ms.
+  const tracker = timerTracker(20)
   t.teardown(() => tracker.stop())
-  const timers = () => tracker.count
-  // Sockets hold timers of their own: compare against the same stream with heartbeats off.
-  async function timersWhileOpen (heartbeatMs) {
-    const app = await build(t, { heartbeatMs, stallTimeoutMs: false })
-    let stream
-    app.get('/', (request, reply) => {
-      stream = reply.sse.open()
-      return stream.done
-    })
-    const port = await listen(app)
-    const before = timers()
-    const client = rawGet(port, '/')
-    await until(() => stream, 'the stream')
-    await sleep(50)
-    const open = timers() - before
-    stream.close()
-    await client.closed
-    await until(() => timers() <= before, 'every timer of the stream to stop')
-    await app.close()
-    return open
-  }
-  const without = await timersWhileOpen(false)
-  const withHeartbeat = await timersWhileOpen(20)
-  t.equal(withHeartbeat - without, 1, `one shared timer while a stream is open (${withHeartbeat} vs ${without}), none after`)
+  const app = await build(t, { heartbeatMs: 40, stallTimeoutMs: false })
+  const streams = []
+  app.get('/', (request, reply) => {
+    const stream = reply.sse.open()
+    streams.push(stream)
+    return stream.done
+  })
+  const port = await listen(app)
+  t.equal(tracker.count, 0, 'no timer before any stream')
+  const clients = [rawGet(port, '/'), rawGet(port, '/'), rawGet(port, '/')]
+  await until(() => streams.length === 3, 'three streams')
+  t.equal(tracker.count, 1, 'one timer for three streams')
+  streams[0].close()
+  streams[1].close()
+  await Promise.all([clients[0].closed, clients[1].closed])
+  t.equal(tracker.count, 1, 'still running while a stream is open')
+  streams[2].close()
+  await clients[2].closed
+  await until(() => tracker.count === 0, 'the timer to stop with the last stream')
+  t.equal(tracker.count, 0)
 })

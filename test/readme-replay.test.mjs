@@ -1,15 +1,16 @@
-// docs/replay.md: every code block is a file under test/readme/, and each of them runs here.
+// The README's "Replay and fan-out": every code block is a file under test/readme/, and each of them runs here.
 import { test } from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import Fastify from 'fastify'
 import sse from 'fastify-typed-sse'
 import { decodeEvents, injectEvents } from 'fastify-typed-sse/testing'
 import { EventSource } from 'undici'
+import { readmeSection } from './helpers/readme.mjs'
 
 const dir = new URL('./readme/', import.meta.url)
-const doc = readFileSync(new URL('../docs/replay.md', import.meta.url), 'utf8')
+const doc = readmeSection('Replay and fan-out')
 
-test('every code block of docs/replay.md is a file under test/readme/', async (t) => {
+test('every code block of the section is a file under test/readme/', async (t) => {
   const blocks = [...doc.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1])
   const files = readdirSync(dir).filter((f) => f.startsWith('replay-')).map((f) => readFileSync(new URL(f, dir), 'utf8'))
   t.ok(blocks.length >= 5)

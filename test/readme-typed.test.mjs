@@ -1,6 +1,7 @@
-// Runs the code blocks of docs/typed-routes.md (kept verbatim in test/readme/typed-*.ts): each is
+// Runs the code blocks of the README's "Typed routes" (kept verbatim in test/readme/typed-*.ts): each is
 // type-checked against the built package, then compiled and run.
 import { test } from 'tap'
+import { readmeSection } from './helpers/readme.mjs'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -98,13 +99,7 @@ test('the relay drops messages that fail their schema', async (t) => {
 })
 
 test('every code block of the section is one of these files, verbatim', async (t) => {
-  // The section is written in docs/typed-routes.md and merged into the README from there.
-  const docs = join(root, 'docs/typed-routes.md')
-  const text = readFileSync(existsSync(docs) ? docs : join(root, 'README.md'), 'utf8')
-  const start = text.indexOf('## Typed routes')
-  t.not(start, -1, 'the section exists')
-  const next = text.indexOf('\n## ', start + 1)
-  const section = text.slice(start, next === -1 ? undefined : next)
+  const section = readmeSection('Typed routes')
   const found = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
   const files = blocks.map((file) => readFileSync(file, 'utf8'))
   t.equal(found.length, files.length, 'one block per file')

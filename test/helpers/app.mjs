@@ -46,7 +46,8 @@ export function rawGet (port, path, headers = {}) {
   // One request per connection: `closed` then means the response ended, not a keep-alive timeout.
   headers = { connection: 'close', ...headers }
   const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines}\r\n`)
+  // latin1: header values given here are byte strings, exactly what goes on the wire.
+  socket.write(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${lines}\r\n`, 'latin1'))
   const client = { socket, text: '', bytes: 0 }
   socket.on('data', (chunk) => {
     client.bytes += chunk.length
@@ -83,12 +84,15 @@ export function bodyOf (raw) {
 /**
  * Counts live intervals (created and not yet cleared) with async_hooks: unlike
  * process.getActiveResourcesInfo(), it also sees unref'ed ones such as the plugin's. One-shot
- * timers (socket timeouts, test sleeps) are left out: they end by themselves.
+ * timers (socket timeouts, test sleeps) are left out: they end by themselves. With `periodMs`,
+ * only intervals of that period count.
  */
-export function timerTracker () {
+export function timerTracker (periodMs) {
   const live = new Set()
   const hook = createHook({
-    init (id, type, trigger, resource) { if (type === 'Timeout' && resource._repeat) live.add(id) },
+    init (id, type, trigger, resource) {
+      if (type === 'Timeout' && resource._repeat && (periodMs === undefined || resource._repeat === periodMs)) live.add(id)
+    },
     destroy (id) { live.delete(id) }
   }).enable()
   return { get count () { return live.size }, stop: () => hook.disable() }

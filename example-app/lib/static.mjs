@@ -1,0 +1,43 @@
+// Serves the pages and their modules from one directory, plus the package's browser client,
+// so the demo needs no bundler and no static-file dependency.
+import { readFile } from 'node:fs/promises'
+import { extname, join, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon'
+}
+
+// The built browser client, exactly what an application would bundle: it imports nothing.
+const CLIENT = fileURLToPath(import.meta.resolve('fastify-typed-sse/client'))
+
+export function serveStatic (app, root) {
+  const base = resolve(root)
+  const send = async (reply, file) => {
+    const type = TYPES[extname(file)]
+    let body
+    try {
+      body = type === undefined ? undefined : await readFile(file)
+    } catch (err) {
+      if (err.code !== 'ENOENT' && err.code !== 'EISDIR') throw err
+    }
+    if (body === undefined) return reply.code(404).type('text/plain').send('Not found')
+    // no-cache, not no-store: the browser revalidates, so an edited page shows on reload.
+    return reply.type(type).header('cache-control', 'no-cache').send(body)
+  }
+
+  app.get('/vendor/fastify-typed-sse/client.js', (request, reply) => send(reply, CLIENT))
+  app.get('/*', (request, reply) => {
+    // The router has already percent-decoded the path.
+    const path = request.params['*'] || 'index.html'
+    const file = resolve(join(base, path))
+    // resolve() has folded any `..`: anything outside the root is refused.
+    if (path.includes('\0') || !file.startsWith(base + sep)) return reply.code(404).type('text/plain').send('Not found')
+    return send(reply, file)
+  })
+}
