@@ -2,7 +2,7 @@
 // validated by a compiled checker and serialized by a compiled serializer.
 // SSE_TYPED_VALIDATE=0 / SSE_TYPED_SERIALIZE=0 turn either off, to measure what each costs.
 // Follows the SSE benchmark contract (GET /stream, GET /subscribe, POST /broadcast, GET /mem, GET /stats).
-// The harness passes its helper module through SSE_BENCH_COMMON; `npm run bench` supplies a copy.
+// The side-by-side harness passes its helper module (ports, ticks, payloads, stats) through SSE_BENCH_COMMON.
 import Fastify from 'fastify'
 import { Type } from '@sinclair/typebox'
 import sse from 'fastify-typed-sse'

@@ -3,7 +3,7 @@
 // the same frame to every subscriber. Ids are the store's `<epoch>:<offset>`; the broadcast
 // number travels in the payload (`b`), which is what the harness reads.
 // Follows the SSE benchmark contract (GET /stream, GET /subscribe, POST /broadcast, GET /mem, GET /stats).
-// The harness passes its helper module through SSE_BENCH_COMMON; `npm run bench` supplies a copy.
+// The side-by-side harness passes its helper module (ports, ticks, payloads, stats) through SSE_BENCH_COMMON.
 import Fastify from 'fastify'
 import sse from 'fastify-typed-sse'
 

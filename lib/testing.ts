@@ -21,6 +21,8 @@ export interface InjectEventsResult {
   comments: string[]
   /** The raw body text that was read. */
   body: string
+  /** The client's last event id at the end, as a browser would send it on reconnection ('' for none). */
+  lastEventId: string
 }
 
 /**
@@ -41,7 +43,8 @@ export async function injectEvents (
     events: [],
     retries: [],
     comments: [],
-    body: ''
+    body: '',
+    lastEventId: ''
   }
   const decoder = new EventStreamDecoder({
     onEvent: (event) => result.events.push(event),
@@ -64,5 +67,6 @@ export async function injectEvents (
     controller.abort()
   }
   if (result.events.length > count) result.events.length = count
+  result.lastEventId = decoder.lastEventId
   return result
 }

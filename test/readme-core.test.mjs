@@ -28,3 +28,13 @@ test('live feed: emitter events become SSE events, and the listener goes with th
   t.equal(clock.events[0].type, 'tick')
   t.ok(!Number.isNaN(Date.parse(clock.events[0].data)))
 })
+
+test('injectEvents reports the last event id a browser would resume from, id-only blocks included', async (t) => {
+  const app = (await import('fastify')).default()
+  await app.register((await import('fastify-typed-sse')).default)
+  t.teardown(() => app.close())
+  app.get('/', (request, reply) => reply.sse([{ id: 'a', data: 1 }, { id: 'b' }]))
+  const res = await injectEvents(app, '/')
+  t.same(res.events.map((e) => e.lastEventId), ['a'])
+  t.equal(res.lastEventId, 'b')
+})
