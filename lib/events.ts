@@ -139,5 +139,3 @@ function untypedPipeline (serializer: DataSerializer): EventPipeline {
 function isInvalidItem (err: unknown): boolean {
   return err instanceof FST_SSE_INVALID_PAYLOAD || err instanceof FST_SSE_UNKNOWN_EVENT
 }
-
-export { encodeFrame }

@@ -14,7 +14,7 @@ export interface SsePluginOptions {
   maxBufferedBytes?: number
   /** Largest encoded event; a bigger one ends the stream with an error. Default 1 MiB. */
   maxEventBytes?: number
-  /** Serializes non-string `data` on routes without a schema. Default `JSON.stringify`. */
+  /** Serializes non-string `data` on routes without schemas (and on typed routes with `serialize: false`). Default `JSON.stringify`. */
   serializer?: DataSerializer
   /**
    * The terminal item sent when the producer, an item or the serializer fails, or `false` to
