@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeEvents } from 'fastify-typed-sse/testing'
-import { bodyOf, build, listen, rawGet, until } from './helpers/app.mjs'
+import { bodyOf, build, listen, pushRoute, rawGet, until } from './helpers/app.mjs'
 
 const payload = 'x'.repeat(1000)
 
@@ -81,15 +81,12 @@ test('a client that stops reading for longer than stallTimeoutMs is disconnected
 
 test('a pushed stream whose client stops reading is dropped past maxBufferedBytes', async (t) => {
   const app = await build(t, { maxBufferedBytes: 64 * 1024, stallTimeoutMs: false })
-  let stream
-  app.get('/', (request, reply) => {
-    stream = reply.sse.open()
-    return stream.done
-  })
+  const holder = {}
+  pushRoute(app, holder)
   const port = await listen(app)
   const client = rawGet(port, '/')
   client.socket.pause()
-  await until(() => stream, 'the stream to open')
+  const stream = await until(() => holder.stream, 'the stream to open')
   let sent = 0
   while (stream.send({ data: payload })) {
     sent++
@@ -107,14 +104,11 @@ test('a pushed stream whose client stops reading is dropped past maxBufferedByte
 
 test('a pushed stream rejects invalid items without closing', async (t) => {
   const app = await build(t)
-  let stream
-  app.get('/', (request, reply) => {
-    stream = reply.sse.open()
-    return stream.done
-  })
+  const holder = {}
+  pushRoute(app, holder)
   const port = await listen(app)
   const client = rawGet(port, '/')
-  await until(() => stream, 'the stream to open')
+  const stream = await until(() => holder.stream, 'the stream to open')
   t.throws(() => stream.send({ event: 'a\nb', data: 1 }), { code: 'FST_SSE_INVALID_EVENT' })
   t.throws(() => stream.send({ data: 'x'.repeat(2 * 1024 * 1024) }), { code: 'FST_SSE_EVENT_TOO_LARGE' })
   t.equal(stream.send({ data: 'still open' }), true)

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
-import { build, listen, producerCounter, rawGet, timerTracker, until } from './helpers/app.mjs'
+import { build, countingProducer, listen, producerCounter, rawGet, timerTracker, until } from './helpers/app.mjs'
 
 test('a client leaving aborts the signal and runs the producer\'s finally', async (t) => {
   const app = await build(t)
@@ -86,17 +86,7 @@ test('a plain async iterator gets return() on disconnect', async (t) => {
 test('inject with an aborted signal cancels the producer', async (t) => {
   const app = await build(t)
   const seen = { finally: false, aborted: false }
-  app.get('/', (request, reply) => reply.sse(async function * ({ signal }) {
-    try {
-      for (let i = 0; ; i++) {
-        yield { data: i }
-        await sleep(10, undefined, { signal })
-      }
-    } finally {
-      seen.aborted = signal.aborted
-      seen.finally = true
-    }
-  }))
+  app.get('/', (request, reply) => reply.sse(countingProducer(seen)))
   const controller = new AbortController()
   const res = await app.inject({ url: '/', payloadAsStream: true, signal: controller.signal })
   const stream = res.stream()

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import http2 from 'node:http2'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeEvents } from 'fastify-typed-sse/testing'
-import { build, until } from './helpers/app.mjs'
+import { build, countingProducer, until } from './helpers/app.mjs'
 
 function open (port, path) {
   const session = http2.connect(`http://127.0.0.1:${port}`)
@@ -40,17 +40,7 @@ test('streams over HTTP/2 without connection-specific headers or warnings', asyn
 test('an HTTP/2 client that cancels its stream cancels the producer', async (t) => {
   const app = await build(t, {}, { http2: true })
   const seen = { finally: false, aborted: false }
-  app.get('/', (request, reply) => reply.sse(async function * ({ signal }) {
-    try {
-      for (let i = 0; ; i++) {
-        yield { data: i }
-        await sleep(10, undefined, { signal })
-      }
-    } finally {
-      seen.aborted = signal.aborted
-      seen.finally = true
-    }
-  }))
+  app.get('/', (request, reply) => reply.sse(countingProducer(seen)))
   await app.listen({ port: 0, host: '127.0.0.1' })
   const client = open(app.server.address().port, '/')
   await until(() => client.body.includes('data: 3'), 'a few events')

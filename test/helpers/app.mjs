@@ -2,6 +2,7 @@ import Fastify from 'fastify'
 import { createHook } from 'node:async_hooks'
 import net from 'node:net'
 import { Writable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
 import sse from 'fastify-typed-sse'
 
 /** A Fastify app with the plugin registered and its log lines collected in `logs`. */
@@ -96,4 +97,30 @@ export function timerTracker (periodMs) {
     destroy (id) { live.delete(id) }
   }).enable()
   return { get count () { return live.size }, stop: () => hook.disable() }
+}
+
+/**
+ * A producer that counts up every `ms` until cancelled, recording in `seen` whether its
+ * finally ran and whether the signal was aborted by then.
+ */
+export function countingProducer (seen, ms = 10) {
+  return async function * ({ signal }) {
+    try {
+      for (let i = 0; ; i++) {
+        yield { data: i }
+        await sleep(ms, undefined, { signal })
+      }
+    } finally {
+      seen.aborted = signal.aborted
+      seen.finally = true
+    }
+  }
+}
+
+/** A route that opens a push stream and hands it to the test through `holder.stream`. */
+export function pushRoute (app, holder) {
+  app.get('/', (request, reply) => {
+    holder.stream = reply.sse.open()
+    return holder.stream.done
+  })
 }
