@@ -82,6 +82,13 @@ export interface SseChannel<Events extends EventMap = EventMap, Keyed extends bo
   publish: Keyed extends true
     ? (item: PublishItem<Events>, options: PublishOptions & { key: string }) => Promise<StoredEvent>
     : (item: PublishItem<Events>, options?: PublishOptions & { key?: undefined }) => Promise<StoredEvent>
+  /**
+   * The id of the stream's newest event (`<epoch>:0` before the first). Taken with a snapshot
+   * of the app's state, it lets a page subscribe from exactly that point (`?lastEventId=`).
+   */
+  head: Keyed extends true
+    ? (options: { key: string }) => Promise<string>
+    : (options?: { key?: undefined }) => Promise<string>
 }
 
 /** Everything a declared stream needs at run time, shared by the streams of one plugin instance. */
@@ -131,6 +138,14 @@ export class ChannelDef implements SseChannel {
 
   publish (item: SseItem, options?: PublishOptions & { key?: string }): Promise<StoredEvent> {
     return publishTo(this, item, options)
+  }
+
+  head (options?: { key?: string }): Promise<string> {
+    try {
+      return this.store.head(this.storeKeyOf(options?.key))
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   /** Validates and serializes an item to store; throws a coded error for anything a store cannot keep. */

@@ -46,3 +46,7 @@ expectType<Promise<StoredEvent>>(app.sse.publish('orders', { data: 'anything' })
 expectType<SseMetrics>(app.sse.metrics())
 expectType<number>(app.sse.metrics().openStreams)
 expectType<ReplayStore>(app.sse.store)
+
+expectType<Promise<string>>(orders.head())
+expectType<Promise<string>>(inbox.head({ key: 'user-1' }))
+expectError(inbox.head())

@@ -19,7 +19,7 @@ export function dashboardRoutes (app, { state, replay, publishIntervalMs }) {
 
   app.get('/api/dashboard/snapshot', async () => {
     // Head before state: an event in between is in both, which the page applies idempotently.
-    const head = await app.sse.store.head(stream.name)
+    const head = await stream.head()
     return { head, state: await state.read() }
   })
 
