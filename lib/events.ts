@@ -41,6 +41,8 @@ export interface EventPipeline {
   prepare: (item: SseItem) => PreparedItem
   /** prepare() then framing: the full item encoder of a route's streams. */
   encode: ItemEncoder
+  /** The same encoder reporting skipped items to `log` (only under `onInvalid: 'skip'`, where there is something to report). */
+  encodeWith?: (log: FastifyBaseLogger) => ItemEncoder
 }
 
 /** One declared event, compiled. */
@@ -84,21 +86,18 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
   }
   if (onInvalid === 'error') return { prepare, encode: (item) => encodeFrame(item, textOf(item)) }
 
-  const log = options.log
-  return {
-    prepare,
-    encode: (item) => {
-      let text: string | undefined
-      try {
-        text = textOf(item)
-      } catch (err) {
-        if (!isInvalidItem(err)) throw err
-        log?.warn({ err }, 'event stream item skipped')
-        return ''
-      }
-      return encodeFrame(item, text)
+  const encodeWith = (log: FastifyBaseLogger | undefined): ItemEncoder => (item) => {
+    let text: string | undefined
+    try {
+      text = textOf(item)
+    } catch (err) {
+      if (!isInvalidItem(err)) throw err
+      log?.warn({ err }, 'event stream item skipped')
+      return ''
     }
+    return encodeFrame(item, text)
   }
+  return { prepare, encode: encodeWith(options.log), encodeWith }
 }
 
 function compileTable (events: EventMap, options: EventOptions, serializer: DataSerializer): Map<string, CompiledEvent> {

@@ -70,7 +70,11 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
     options,
     registry,
     closing: false,
-    encoderFor: (request) => routeOf(request)?.encode ?? defaultEncoder
+    encoderFor: (request) => {
+      const route = routeOf(request)
+      if (route === undefined) return defaultEncoder
+      return request !== undefined && route.encodeFor !== undefined ? route.encodeFor(request.log) : route.encode
+    }
   }
 
   // Everything a route's `sse` option asks for is compiled here, once, at start-up.

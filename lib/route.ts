@@ -15,6 +15,8 @@ export interface SseRouteOptions<Events extends EventMap = EventMap> extends Eve
 export interface CompiledRoute {
   /** The item pipeline of this route's streams. */
   encode: ItemEncoder
+  /** The pipeline for one request, when it has something to log (skipped items): logged with the request's id. */
+  encodeFor?: (requestLog: FastifyBaseLogger) => ItemEncoder
 }
 
 export const kRoute = Symbol('fastify-typed-sse.route')
@@ -38,5 +40,7 @@ export function compileRoute (options: SseRouteOptions, runtime: Runtime, route:
     throw err
   }
   if (events !== undefined) documentEvents(route, events)
-  return { encode: pipeline.encode }
+  const encodeWith = pipeline.encodeWith
+  if (encodeWith === undefined) return { encode: pipeline.encode }
+  return { encode: pipeline.encode, encodeFor: (requestLog) => encodeWith(requestLog.child({ route: name })) }
 }

@@ -42,6 +42,7 @@ test("onInvalid: 'skip' drops the item, logs it, and goes on", async (t) => {
   t.equal(skipped[0].err.path, '/percent')
   t.equal(skipped[0].level, 40, 'as a warning')
   t.equal(skipped[0].route, 'GET /s', 'naming the route')
+  t.ok(skipped.every((l) => typeof l.reqId === 'string'), 'through request.log, with the request id')
 })
 
 test("onInvalid: 'skip' still ends the stream for items that are broken, not just off-schema", async (t) => {
