@@ -27,9 +27,6 @@ export const FST_SSE_SERIALIZE = createError(
 export const FST_SSE_PRODUCER = createError(
   'FST_SSE_PRODUCER', 'The event producer failed: %s', 500)
 
-export const FST_SSE_STREAM_CLOSED = createError(
-  'FST_SSE_STREAM_CLOSED', 'The event stream is closed', 500)
-
 export const FST_SSE_INVALID_RETRY = createError(
   'FST_SSE_INVALID_RETRY', 'Invalid event item: retry must be a non-negative safe integer (milliseconds); got %s', 500, RangeError)
 
