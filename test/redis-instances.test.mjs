@@ -2,29 +2,9 @@
 // stream, interleaved; clients stay on one instance or hop between them with Last-Event-ID.
 // Every client must see the identical sequence. The instances are the README examples.
 import t0, { test } from 'tap'
-import http from 'node:http'
-import { EventStreamDecoder } from 'fastify-typed-sse/testing'
-import { CLIENTS, invariantProblems, requireRedisServer, startInstance, startRedis, waitFor } from './helpers/redis-server.mjs'
+import { CLIENTS, asItems, invariantProblems, openEventStream, requireRedisServer, startInstance, startRedis, waitFor } from './helpers/redis-server.mjs'
 
-/** An EventSource-like reader: records events (as the browser would dispatch them) and sends Last-Event-ID. */
-function open (base, lastEventId) {
-  const received = []
-  const decoder = new EventStreamDecoder({ onEvent: (event) => received.push(event) })
-  const headers = lastEventId ? { 'last-event-id': lastEventId } : {}
-  const request = http.get(base + '/chat', { headers, agent: false }, (response) => {
-    response.on('data', (chunk) => decoder.push(chunk))
-    response.on('error', () => {})
-  })
-  request.on('error', () => {})
-  return { received, decoder, close: () => request.destroy() }
-}
-
-/** Items in the shape of the invariant helper: events with ids, reset notices as resets. */
-function asItems (events) {
-  return events.map((e) => e.type === 'reset'
-    ? { type: 'reset' }
-    : { type: 'event', event: { id: e.lastEventId, offset: Number(e.lastEventId.split(':')[1]) } })
-}
+const open = (base, lastEventId) => openEventStream(base + '/chat', lastEventId)
 
 if (requireRedisServer(t0)) {
   const redis = await startRedis()

@@ -55,6 +55,9 @@ export interface ChannelHost {
   lingerMs: number
   maxQueuedItems: number
   maxBufferedFrames: number
+  /** Most recently delivered events kept to answer replays locally (count, and data characters). */
+  recentEvents: number
+  recentBytes: number
   onError: (err: Error) => void
 }
 
@@ -69,6 +72,8 @@ export class Channel {
   /** Resolves once subscribed and positioned; rejects if that failed. */
   readonly ready: Promise<void>
   private frames: Frame[] = []
+  private readonly recent: StoredEvent[] = []
+  private recentBytes = 0
   private dirty = false
   private busy = false
   private closed = false
@@ -141,8 +146,69 @@ export class Channel {
     this.host.unsubscribe()
   }
 
+  /**
+   * The events after `(epoch, offset)` from what this instance delivered most recently, when
+   * they are all still here and end at the cursor: a reconnect storm on one stream is then
+   * served without Redis. Undefined when only the log can answer.
+   */
+  recentAfter (epoch: string, offset: number, count: number): StoredEvent[] | undefined {
+    const c = this.cursor
+    if (c === undefined || c.epoch !== epoch || offset > c.offset) return undefined
+    if (offset === c.offset) return []
+    const recent = this.recent
+    const first = recent[0]
+    if (first === undefined || offset + 1 < first.offset || recent[recent.length - 1]?.offset !== c.offset) return undefined
+    const start = offset + 1 - first.offset
+    return recent.slice(start, start + count)
+  }
+
+  /**
+   * Keeps events a replay read from the log when they lead up to what this instance holds:
+   * the next client with the same (or a later) cursor is answered here.
+   */
+  learn (events: StoredEvent[]): void {
+    const c = this.cursor
+    const last = events[events.length - 1]
+    if (c === undefined || last === undefined || last.id !== c.epoch + ':' + last.offset) return
+    const recent = this.recent
+    const next = recent[0]?.offset ?? c.offset + 1
+    if (last.offset + 1 !== next || (recent.length === 0 && last.offset !== c.offset)) return
+    let bytes = 0
+    for (const event of events) bytes += event.data.length
+    recent.unshift(...events)
+    this.recentBytes += bytes
+    this.trimRecent()
+  }
+
   private deliver (item: LiveItem): void {
+    this.remember(item)
     for (const queue of this.subscribers) queue.push(item)
+  }
+
+  /** Keeps the newest delivered events, contiguous and of the cursor's epoch, within bounds. */
+  private remember (item: LiveItem): void {
+    const recent = this.recent
+    if (item.type !== 'event') {
+      recent.length = 0
+      this.recentBytes = 0
+      return
+    }
+    const event = item.event
+    if (recent.length > 0 && recent[recent.length - 1]?.offset !== event.offset - 1) {
+      recent.length = 0
+      this.recentBytes = 0
+    }
+    recent.push(event)
+    this.recentBytes += event.data.length
+    this.trimRecent()
+  }
+
+  private trimRecent (): void {
+    const recent = this.recent
+    const { recentEvents, recentBytes } = this.host
+    while (recent.length > recentEvents || (this.recentBytes > recentBytes && recent.length > 0)) {
+      this.recentBytes -= (recent.shift() as StoredEvent).data.length
+    }
   }
 
   private async pump (): Promise<void> {

@@ -11,6 +11,9 @@ import { Channel, LiveQueue, parseFrame } from './redis-live.js'
 import { appendScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
 import type { AppendInput, AppendOptions, LiveSubscription, ReadOptions, ReadResult, ReplayStore, StoredEvent, StreamKey } from './types.js'
 
+// Recently delivered event data kept per subscribed stream, to serve reconnects locally.
+const RECENT_BYTES = 256 * 1024
+
 export interface RedisStoreOptions {
   /** An ioredis 6 client (e.g. `fastify.redis` from @fastify/redis) or a connected node-redis 6 client. The application owns it and closes it. */
   client: unknown
@@ -221,12 +224,25 @@ class RedisStore implements ReplayStore {
     }
     const count = Math.min(limit, this.o.readCount)
     const maxAgeMs = options.retention?.maxAgeMs ?? this.o.maxAgeMs
-    // Identical reads in flight share one command: a reconnect storm with one cursor costs one call.
+    // A stream subscribed here answers from what it delivered last, without Redis, when the
+    // answer cannot differ from the log's: no age limit (only Redis's clock decides those), and
+    // no further back than the log is sure to keep (MAXLEN ~ keeps at least maxEvents).
+    if (maxAgeMs === 0) {
+      const maxEvents = options.retention?.maxEvents ?? this.o.maxEvents
+      const local = this.recentRead(keys, position.epoch, position.offset, count, maxEvents)
+      if (local !== undefined) return local
+    }
+    // Identical reads in flight share one command.
     const id = keys.log + '\n' + lastId + '\n' + count + '\n' + maxAgeMs
     let shared = this.reads.get(id) as Promise<ReadResult> | undefined
     if (shared === undefined) {
       shared = this.read(keys, position.epoch, position.offset, count, maxAgeMs).finally(() => this.reads.delete(id))
       this.reads.set(id, shared)
+      if (maxAgeMs === 0) {
+        shared.then((result) => {
+          if (result.status === 'ok') this.channels.get(keys.channel)?.learn(result.events)
+        }, () => {})
+      }
     }
     return abortable(shared, options.signal)
   }
@@ -287,6 +303,16 @@ class RedisStore implements ReplayStore {
     return shared as Promise<string>
   }
 
+  private recentRead (keys: StreamKeys, epoch: string, offset: number, count: number, maxEvents: number): ReadResult | undefined {
+    const channel = this.channels.get(keys.channel)
+    const cursor = channel?.cursor
+    if (channel === undefined || cursor === undefined || cursor.offset - offset > maxEvents) return undefined
+    const events = channel.recentAfter(epoch, offset, count)
+    if (events === undefined) return undefined
+    const last = events.length === 0 ? offset : (events[events.length - 1] as StoredEvent).offset
+    return { status: 'ok', events, head: cursor.epoch + ':' + cursor.offset, complete: last === cursor.offset }
+  }
+
   /**
    * Answers from this instance's live cursor when the key is subscribed here: no Redis call.
    * It may trail Redis by messages in flight, but everything after it is still delivered
@@ -345,6 +371,8 @@ class RedisStore implements ReplayStore {
       lingerMs: this.o.lingerMs,
       maxQueuedItems: this.o.maxQueuedItems,
       maxBufferedFrames: this.o.maxQueuedItems,
+      recentEvents: this.o.readCount,
+      recentBytes: RECENT_BYTES,
       onError: this.o.onError
     }, (closed) => {
       if (this.channels.get(keys.channel) === closed) this.channels.delete(keys.channel)

@@ -3,10 +3,12 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { EventStreamDecoder } from 'fastify-typed-sse/testing'
 
 export const CLIENTS = ['ioredis', 'node-redis']
 
@@ -50,6 +52,7 @@ export async function startRedis ({ persistence = 'none', args = [] } = {}) {
   const base = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir,
     '--appendonly', persistence === 'aof' ? 'yes' : 'no', '--protected-mode', 'yes', ...args]
   let child
+  let log = ''
   const server = {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -60,6 +63,7 @@ export async function startRedis ({ persistence = 'none', args = [] } = {}) {
         const timer = setTimeout(() => reject(new Error(`redis-server on ${port} not ready after 10 s:\n${out}`)), 10_000)
         child.stdout.on('data', (chunk) => {
           out += chunk
+          log += chunk
           if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve() }
         })
         child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited (${code}):\n${out}`)) })
@@ -82,6 +86,8 @@ export async function startRedis ({ persistence = 'none', args = [] } = {}) {
       await server.kill()
       rmSync(dir, { recursive: true, force: true })
     },
+    /** Everything the server logged so far, across restarts. */
+    log: () => log,
     /** One command on a fresh connection; resolves with the decoded reply. */
     command: (...args) => command(port, args),
     /** Sum of calls per command from INFO commandstats. */
@@ -239,3 +245,26 @@ export async function startInstance (t, kind, redisUrl) {
   return { base: match[1], output: () => out, child }
 }
 
+/** An EventSource-like reader of `url`: records events (as the browser would dispatch them) and sends Last-Event-ID. */
+export function openEventStream (url, lastEventId) {
+  const received = []
+  const decoder = new EventStreamDecoder({ onEvent: (event) => received.push(event) })
+  const headers = lastEventId ? { 'last-event-id': lastEventId } : {}
+  const client = { received, decoder, status: undefined, ended: false, close: () => request.destroy() }
+  const request = http.get(url, { headers, agent: false }, (response) => {
+    client.status = response.statusCode
+    response.on('data', (chunk) => decoder.push(chunk))
+    response.on('end', () => { client.ended = true })
+    response.on('error', () => {})
+  })
+  request.on('error', () => {})
+  request.on('close', () => { client.ended = true })
+  return client
+}
+
+/** Decoded events in the shape of the invariant helper: events with ids, reset notices as resets. */
+export function asItems (events) {
+  return events.map((e) => e.type === 'reset'
+    ? { type: 'reset' }
+    : { type: 'event', event: { id: e.lastEventId, offset: Number(e.lastEventId.split(':')[1]) } })
+}
