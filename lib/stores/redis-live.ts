@@ -58,6 +58,8 @@ export interface ChannelHost {
   /** Most recently delivered events kept to answer replays locally (count, and data characters). */
   recentEvents: number
   recentBytes: number
+  /** Data characters kept by all channels of the store together, and their cap. */
+  recentBudget: { used: number, max: number }
   onError: (err: Error) => void
 }
 
@@ -142,6 +144,7 @@ export class Channel {
     for (const queue of this.subscribers) queue.end()
     this.subscribers.clear()
     this.frames = []
+    this.forget()
     this.onIdle(this)
     this.host.unsubscribe()
   }
@@ -176,7 +179,7 @@ export class Channel {
     let bytes = 0
     for (const event of events) bytes += event.data.length
     recent.unshift(...events)
-    this.recentBytes += bytes
+    this.account(bytes)
     this.trimRecent()
   }
 
@@ -189,25 +192,33 @@ export class Channel {
   private remember (item: LiveItem): void {
     const recent = this.recent
     if (item.type !== 'event') {
-      recent.length = 0
-      this.recentBytes = 0
+      this.forget()
       return
     }
     const event = item.event
-    if (recent.length > 0 && recent[recent.length - 1]?.offset !== event.offset - 1) {
-      recent.length = 0
-      this.recentBytes = 0
-    }
+    if (recent.length > 0 && recent[recent.length - 1]?.offset !== event.offset - 1) this.forget()
     recent.push(event)
-    this.recentBytes += event.data.length
+    this.account(event.data.length)
     this.trimRecent()
+  }
+
+  private account (bytes: number): void {
+    this.recentBytes += bytes
+    this.host.recentBudget.used += bytes
+  }
+
+  private forget (): void {
+    this.recent.length = 0
+    this.account(-this.recentBytes)
   }
 
   private trimRecent (): void {
     const recent = this.recent
-    const { recentEvents, recentBytes } = this.host
-    while (recent.length > recentEvents || (this.recentBytes > recentBytes && recent.length > 0)) {
-      this.recentBytes -= (recent.shift() as StoredEvent).data.length
+    const { recentEvents, recentBytes, recentBudget } = this.host
+    // The store-wide budget is enforced by whichever channel grows past it: many quiet
+    // streams never add up to more than the cap.
+    while (recent.length > recentEvents || (recent.length > 0 && (this.recentBytes > recentBytes || recentBudget.used > recentBudget.max))) {
+      this.account(-(recent.shift() as StoredEvent).data.length)
     }
   }
 

@@ -11,8 +11,10 @@ import { Channel, LiveQueue, parseFrame } from './redis-live.js'
 import { appendScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
 import type { AppendInput, AppendOptions, LiveSubscription, ReadOptions, ReadResult, ReplayStore, StoredEvent, StreamKey } from './types.js'
 
-// Recently delivered event data kept per subscribed stream, to serve reconnects locally.
+// Recently delivered event data kept per subscribed stream, and for all of them together, to
+// serve reconnecting clients without Redis.
 const RECENT_BYTES = 256 * 1024
+const RECENT_BUDGET = 32 * 1024 * 1024
 
 export interface RedisStoreOptions {
   /** An ioredis 6 client (e.g. `fastify.redis` from @fastify/redis) or a connected node-redis 6 client. The application owns it and closes it. */
@@ -154,6 +156,7 @@ class RedisStore implements ReplayStore {
   private subscriber: SubscriberConnection | undefined
   private readonly channels = new Map<string, Channel>()
   private readonly reads = new Map<string, Promise<ReadResult> | Promise<string>>()
+  private readonly recentBudget = { used: 0, max: RECENT_BUDGET }
   /** Redis clock minus ours, so a script can refuse an append whose caller already gave up. */
   private clockOffset: number | undefined
   private readonly stopReadyListener: () => void
@@ -373,6 +376,7 @@ class RedisStore implements ReplayStore {
       maxBufferedFrames: this.o.maxQueuedItems,
       recentEvents: this.o.readCount,
       recentBytes: RECENT_BYTES,
+      recentBudget: this.recentBudget,
       onError: this.o.onError
     }, (closed) => {
       if (this.channels.get(keys.channel) === closed) this.channels.delete(keys.channel)
