@@ -70,7 +70,7 @@ export function encodeFrame (item: Omit<SseItem, 'data'>, text: string | undefin
 }
 
 /** `data:` lines for already-serialized text, split on CRLF, CR and LF (each counts once). */
-export function dataLines (text: string): string {
+function dataLines (text: string): string {
   // Serialized JSON never contains a raw CR or LF, so the common case is one line.
   if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) return 'data: ' + text + '\n'
   let out = ''
@@ -88,7 +88,7 @@ export function dataLines (text: string): string {
 }
 
 /** One `:` line per line of text; never a blank line, never a field. */
-export function encodeComment (text: string): string {
+function encodeComment (text: string): string {
   if (typeof text !== 'string') throw new FST_SSE_INVALID_EVENT(`comment must be a string, got ${typeof text}`)
   if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) return text === '' ? ':\n' : ': ' + text + '\n'
   return text.split(/\r\n|\r|\n/).map((line) => line === '' ? ':\n' : ': ' + line + '\n').join('')
@@ -115,7 +115,7 @@ function idField (id: unknown): string {
   return 'id: ' + id + '\n'
 }
 
-export function retryField (retry: unknown): string {
+function retryField (retry: unknown): string {
   if (typeof retry !== 'number' || !Number.isSafeInteger(retry) || retry < 0) {
     throw new FST_SSE_INVALID_RETRY(typeof retry === 'string' ? JSON.stringify(retry) : String(retry))
   }

@@ -5,7 +5,7 @@
  */
 const GRAMMAR = /^([0-9A-Za-z_-]{6,32}):(0|[1-9][0-9]{0,15})$/
 /** The longest well-formed id: a longer one is refused before the pattern runs. */
-export const MAX_EVENT_ID_LENGTH = 49
+const MAX_EVENT_ID_LENGTH = 49
 
 export interface EventPosition {
   epoch: string

@@ -9,7 +9,7 @@ const MEDIA_TYPE = 'text/event-stream'
  * so each branch gives its schema as the content of that JSON string, the way the
  * specification's own SSE example does.
  */
-export function streamMediaType (events: EventMap): Record<string, unknown> {
+function streamMediaType (events: EventMap): Record<string, unknown> {
   const branches = Object.entries(events).map(([name, schema]) => ({
     type: 'object',
     properties: {

@@ -54,7 +54,7 @@ export interface ResolvedOptions {
 
 const MiB = 1024 * 1024
 
-export const defaultErrorEvent = (): SseItem => ({ event: 'error', data: { message: 'Internal Server Error' } })
+const defaultErrorEvent = (): SseItem => ({ event: 'error', data: { message: 'Internal Server Error' } })
 
 export function resolveOptions (options: SsePluginOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`options must be an object, got ${typeof options}`)

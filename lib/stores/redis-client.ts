@@ -32,12 +32,12 @@ export interface SubscriberConnection {
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any
 
-export function isIoredis (client: Any): boolean {
+function isIoredis (client: Any): boolean {
   return client !== null && typeof client === 'object' && typeof client.call === 'function' &&
     typeof client.duplicate === 'function' && typeof client.status === 'string'
 }
 
-export function isNodeRedis (client: Any): boolean {
+function isNodeRedis (client: Any): boolean {
   return client !== null && typeof client === 'object' && typeof client.sendCommand === 'function' &&
     typeof client.duplicate === 'function' && 'isReady' in client
 }

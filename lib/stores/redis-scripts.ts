@@ -57,7 +57,7 @@ end
  * idem ttl, deadline (server ms, 0 = none), event tag ('-' or the event's length), event, data.
  * Returns {'ok', ep, offset, ts} | {'dup', '<ep>:<offset>:<ts>'} | {'expired'}.
  */
-export const APPEND = PRELUDE + `
+const APPEND = PRELUDE + `
 local now = now_ms()
 local deadline = tonumber(ARGV[8])
 if deadline > 0 and now > deadline then return {'expired'} end
@@ -93,7 +93,7 @@ return {'ok', ep, id, ts}
  * only), first wanted offset, cursor offset, count, max age ms (0 = none).
  * Returns {'head', head} | {'gap', reason, head} | {'ok', head, entries?}.
  */
-export const READ = PRELUDE + `
+const READ = PRELUDE + `
 local ep, top = ensure_meta(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 local head = ep .. ':' .. string.format('%d', top)
 if ARGV[5] == '' then return {'head', head} end
