@@ -4,7 +4,6 @@ import { encodeFrame, type DataSerializer, type SseItem } from './encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from './errors.js'
 import { compileEvents, type EventMap, type EventOptions, type EventPipeline } from './events.js'
 import type { Counters, ResetReason } from './metrics.js'
-import { assertSize } from './size.js'
 import type { ReplayStore, Retention, StoredEvent, StreamKey } from './stores/types.js'
 
 /** Replay settings of a stream: its retention in the store, and how far back a client may resume. */
@@ -158,7 +157,7 @@ export class ChannelDef implements SseChannel {
     const { event, text } = this.pipeline.prepare(item)
     if (text === undefined) throw new FST_SSE_INVALID_EVENT('a published item needs data')
     // Framing checks the event name; the size is checked on the frame clients will get.
-    assertSize(encodeFrame({ event, id: 'x'.repeat(49) }, text), this.runtime.maxEventBytes)
+    encodeFrame({ event, id: 'x'.repeat(49) }, text, this.runtime.maxEventBytes)
     return { event: event === '' ? undefined : event, data: text }
   }
 

@@ -32,6 +32,10 @@ export interface ConnectionOwner {
 type EndListener = (reason: EndReason) => void
 
 const HEARTBEAT = ':\n\n'
+// The signal's abort reason, made once: a reason made at the end of each stream would capture
+// the stack that ended it (the response's 'close' emit among it), and a producer holding the
+// signal long after would keep those objects alive.
+const ENDED = new DOMException('This operation was aborted', 'AbortError')
 // A batch this long is written at once rather than at the end of the tick: the socket's own
 // high-water mark, so backpressure is seen after one batch, not after a whole burst.
 const BATCH_CHARS = 16 * 1024
@@ -78,7 +82,7 @@ export class Connection {
   get signal (): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController()
-      if (this.reason !== undefined) this.controller.abort()
+      if (this.reason !== undefined) this.controller.abort(ENDED)
     }
     return this.controller.signal
   }
@@ -214,7 +218,7 @@ export class Connection {
     this.batch = ''
     this.res.off('close', this.onClose)
     if (this.onDrain !== null) this.res.off('drain', this.onDrain)
-    this.controller?.abort()
+    this.controller?.abort(ENDED)
     this.drained()
     this.owner?.remove(this)
     this.owner = null

@@ -1,4 +1,6 @@
-import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_RETRY, FST_SSE_SERIALIZE } from './errors.js'
+import { FST_SSE_EVENT_TOO_LARGE, FST_SSE_INVALID_EVENT, FST_SSE_INVALID_RETRY, FST_SSE_SERIALIZE } from './errors.js'
+import { fitsUnder, frameBytes } from './size.js'
+import { describeThrown, readableError } from './thrown.js'
 
 /**
  * One Server-Sent Event. Every field is optional: an item with only `id` moves the client's
@@ -25,81 +27,102 @@ export const jsonSerializer: DataSerializer = (data) => {
   try {
     text = JSON.stringify(data)
   } catch (err) {
-    // BigInt values and circular structures.
-    throw new FST_SSE_SERIALIZE((err as Error).message, { cause: err })
+    // BigInt values and circular structures, or whatever a toJSON() threw.
+    const error = readableError(err)
+    throw error === undefined
+      ? new FST_SSE_SERIALIZE(`toJSON() threw ${describeThrown(err)}`)
+      : new FST_SSE_SERIALIZE(error.message, { cause: error })
   }
   // JSON.stringify answers undefined (not a string) for functions, symbols and undefined.
   if (typeof text !== 'string') throw new FST_SSE_SERIALIZE(`${typeof data} is not JSON-serializable`)
   return text
 }
 
-const CR = 13
-const LF = 10
+/** Options of {@link encodeEvent}. */
+export interface EncodeOptions {
+  /** Largest encoded event in bytes: a bigger one is refused with FST_SSE_EVENT_TOO_LARGE before it is built. Default: no limit. */
+  maxEventBytes?: number
+}
 
 /**
  * Encodes one item into one complete event block (field lines, then an empty line).
  * Rejects anything a conforming client would misread: CR/LF in `event`, CR/LF/NUL in `id`,
- * a `retry` that is not a non-negative safe integer. Falsy values (`""`, `0`) are kept.
+ * a `retry` that is not a non-negative safe integer, text with a lone surrogate (it would
+ * arrive as U+FFFD). Falsy values (`""`, `0`) are kept.
  */
-export function encodeEvent (item: SseItem): string {
-  return encodeItem(item, jsonSerializer)
+export function encodeEvent (item: SseItem, options?: EncodeOptions): string {
+  return encodeItem(item, jsonSerializer, options?.maxEventBytes ?? Infinity)
 }
 
 /** The encoder behind {@link encodeEvent}, with the serializer for non-string data chosen by the caller. */
-export function encodeItem (item: SseItem, serialize: DataSerializer): string {
+export function encodeItem (item: SseItem, serialize: DataSerializer, maxBytes = Infinity): string {
   if (item === null || typeof item !== 'object') {
     throw new FST_SSE_INVALID_EVENT(`expected an object, got ${item === null ? 'null' : typeof item}`)
   }
   const data = item.data
-  return encodeFrame(item, data === undefined ? undefined : typeof data === 'string' ? data : serialize(data, item.event))
+  return encodeFrame(item, data === undefined ? undefined : typeof data === 'string' ? data : serialize(data, item.event), maxBytes)
 }
 
 /**
  * Frames one event whose data is already text (serialized, validated, or read back from a
- * store): the fields of `item` other than `data`, then `text` as `data:` lines.
+ * store): the fields of `item` other than `data`, then `text` as `data:` lines. Each field is
+ * read once. Every field is checked, then the size, and only then is the block built: an
+ * oversized block costs a scan of its text, never the building of it.
  */
-export function encodeFrame (item: Omit<SseItem, 'data'>, text: string | undefined): string {
+export function encodeFrame (item: Omit<SseItem, 'data'>, text: string | undefined, maxBytes = Infinity): string {
   const { event, id, retry, comment } = item
-  let out = ''
-  if (comment !== undefined) out += encodeComment(comment)
-  if (event !== undefined) out += eventField(event)
-  if (id !== undefined) out += idField(id)
-  if (retry !== undefined) out += retryField(retry)
+  let fields = ''
+  if (event !== undefined) fields += eventField(event)
+  if (id !== undefined) fields += idField(id)
+  if (retry !== undefined) fields += retryField(retry)
+  if (comment !== undefined) checkText(comment, 'comment')
+  if (text !== undefined) checkText(text, 'data')
+  if (maxBytes !== Infinity && fitsUnder(fields, comment, text) > maxBytes) {
+    const bytes = frameBytes(fields, comment, text)
+    if (bytes > maxBytes) throw new FST_SSE_EVENT_TOO_LARGE(bytes, maxBytes)
+  }
+  let out = comment === undefined ? fields : commentLines(comment) + fields
   if (text !== undefined) out += dataLines(text)
   return out === '' ? '' : out + '\n'
+}
+
+// A lone surrogate cannot be written as UTF-8: it would reach the client as U+FFFD, silently
+// changed. (String.prototype.isWellFormed, Node 20+; ES2024 is past this project's lib setting.)
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed
+
+function checkText (text: unknown, field: string): void {
+  if (typeof text !== 'string') throw new FST_SSE_INVALID_EVENT(`${field} must be a string, got ${typeof text}`)
+  if (!isWellFormed.call(text)) throw new FST_SSE_INVALID_EVENT(`${field} contains a lone surrogate, which UTF-8 cannot carry`)
 }
 
 /** `data:` lines for already-serialized text, split on CRLF, CR and LF (each counts once). */
 function dataLines (text: string): string {
   // Serialized JSON never contains a raw CR or LF, so the common case is one line.
-  if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) return 'data: ' + text + '\n'
-  let out = ''
-  let start = 0
-  const length = text.length
-  for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === LF || c === CR) {
-      out += 'data: ' + text.slice(start, i) + '\n'
-      if (c === CR && text.charCodeAt(i + 1) === LF) i++
-      start = i + 1
-    }
-  }
-  return out + 'data: ' + text.slice(start) + '\n'
+  const lf = text.indexOf('\n')
+  const cr = text.indexOf('\r')
+  if (lf === -1 && cr === -1) return 'data: ' + text + '\n'
+  // Native splitting: linear in the text, whatever its shape.
+  const lines = cr === -1 ? text.split('\n') : lf === -1 ? text.split('\r') : text.split(LINE_BREAKS)
+  return 'data: ' + lines.join('\ndata: ') + '\n'
 }
 
 /** One `:` line per line of text; never a blank line, never a field. */
-function encodeComment (text: string): string {
-  if (typeof text !== 'string') throw new FST_SSE_INVALID_EVENT(`comment must be a string, got ${typeof text}`)
+function commentLines (text: string): string {
   if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) return text === '' ? ':\n' : ': ' + text + '\n'
-  return text.split(/\r\n|\r|\n/).map((line) => line === '' ? ':\n' : ': ' + line + '\n').join('')
+  const lines = text.split(LINE_BREAKS)
+  let out = ''
+  for (const line of lines) out += line === '' ? ':\n' : ': ' + line + '\n'
+  return out
 }
 
+const LINE_BREAKS = /\r\n|\r|\n/
 const LINE_BREAK = /[\r\n]/
 const LINE_BREAK_OR_NUL = /[\r\n\0]/
 
 function eventField (event: unknown): string {
   if (typeof event !== 'string') throw new FST_SSE_INVALID_EVENT(`event must be a string, got ${typeof event}`)
   if (LINE_BREAK.test(event)) throw new FST_SSE_INVALID_EVENT(`event must not contain CR or LF: ${JSON.stringify(event)}`)
+  if (!isWellFormed.call(event)) throw new FST_SSE_INVALID_EVENT('event contains a lone surrogate, which UTF-8 cannot carry')
   // An empty event line is read as "message" by browsers but as "" by some parsers: omit it.
   return event === '' ? '' : 'event: ' + event + '\n'
 }
@@ -112,6 +135,7 @@ function idField (id: unknown): string {
   if (typeof id !== 'string') throw new FST_SSE_INVALID_EVENT(`id must be a string or a safe integer, got ${typeof id}`)
   // A client silently ignores an id containing NUL, so it would be lost without any error.
   if (LINE_BREAK_OR_NUL.test(id)) throw new FST_SSE_INVALID_EVENT(`id must not contain CR, LF or NUL: ${JSON.stringify(id)}`)
+  if (!isWellFormed.call(id)) throw new FST_SSE_INVALID_EVENT('id contains a lone surrogate, which UTF-8 cannot carry')
   return 'id: ' + id + '\n'
 }
 

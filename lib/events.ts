@@ -84,9 +84,9 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
     const text = textOf(item)
     return { event: item.event, text }
   }
-  if (onInvalid === 'error') return { prepare, encode: (item) => encodeFrame(item, textOf(item)) }
+  if (onInvalid === 'error') return { prepare, encode: (item, maxBytes) => encodeFrame(item, textOf(item), maxBytes) }
 
-  const encodeWith = (log: FastifyBaseLogger | undefined): ItemEncoder => (item) => {
+  const encodeWith = (log: FastifyBaseLogger | undefined): ItemEncoder => (item, maxBytes) => {
     let text: string | undefined
     try {
       text = textOf(item)
@@ -95,7 +95,7 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
       log?.warn({ err }, 'event stream item skipped')
       return ''
     }
-    return encodeFrame(item, text)
+    return encodeFrame(item, text, maxBytes)
   }
   return { prepare, encode: encodeWith(options.log), encodeWith }
 }
@@ -131,7 +131,7 @@ function untypedPipeline (serializer: DataSerializer): EventPipeline {
       event: item.event,
       text: item.data === undefined ? undefined : typeof item.data === 'string' ? item.data : serializer(item.data, item.event)
     }),
-    encode: (item) => encodeItem(item, serializer)
+    encode: (item, maxBytes) => encodeItem(item, serializer, maxBytes)
   }
 }
 

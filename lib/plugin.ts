@@ -65,7 +65,7 @@ interface ReplyWithState extends FastifyReply {
 async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions): Promise<void> {
   const options = resolveOptions(opts)
   const registry = new Registry(options.heartbeatMs, options.stallTimeoutMs)
-  const defaultEncoder: ItemEncoder = (item) => encodeItem(item, options.serializer)
+  const defaultEncoder: ItemEncoder = (item, maxBytes) => encodeItem(item, options.serializer, maxBytes)
   const runtime: Runtime = {
     options,
     registry,

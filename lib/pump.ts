@@ -1,10 +1,13 @@
 import type { Connection } from './connection.js'
 import type { SseItem } from './encode.js'
 import { FST_SSE_PRODUCER } from './errors.js'
-import { assertSize } from './size.js'
+import { describeThrown, producerError } from './thrown.js'
 
-/** Validates and encodes one item into one event block (or '' for nothing to send). */
-export type ItemEncoder = (item: SseItem) => string
+/**
+ * Validates and encodes one item into one event block (or '' for nothing to send), refusing
+ * with FST_SSE_EVENT_TOO_LARGE, before doing the work, a block over `maxBytes`.
+ */
+export type ItemEncoder = (item: SseItem, maxBytes: number) => string
 
 export type AnyIterator<T> = AsyncIterator<T> | Iterator<T>
 
@@ -16,6 +19,9 @@ export type AnyIterator<T> = AsyncIterator<T> | Iterator<T>
  * The stream ending (client gone, stall, shutdown) settles the pump at once and calls the
  * producer's `return()`, even while a `next()` is still pending: a generator suspended in an
  * await that ignores the signal cannot hold the stream open. The late result is dropped.
+ *
+ * Whatever the producer does (throw any value, break the iterator protocol, never settle),
+ * the pump settles exactly once and nothing it runs can throw past it.
  */
 export function pump (
   conn: Connection,
@@ -28,11 +34,22 @@ export function pump (
   })
 }
 
+/**
+ * What a pending `next()` can reach. A producer stuck forever keeps its promise's reactions
+ * alive, and with them whatever they reference: only this object, emptied when the stream
+ * ends, so the connection, the response and the request are not pinned by a stuck producer.
+ */
+interface Link {
+  pump: Pump | null
+}
+
 class Pump {
   private finished = false
-  // True once the producer finished or threw: its return() would then be a no-op.
+  // True once the producer finished, threw or broke the protocol: return() is then not owed.
   private settled = false
-  private readonly onResult: (result: IteratorResult<SseItem>) => void
+  private empties = 0
+  private link: Link | null
+  private readonly onResult: (result: unknown) => void
   private readonly onFailure: (err: unknown) => void
   private readonly onWritable: () => void
 
@@ -43,53 +60,75 @@ class Pump {
     private readonly maxEventBytes: number,
     private readonly resolve: (error: Error | undefined) => void
   ) {
-    // Allocated once per stream, not per item: the per-item cost is one promise reaction.
-    this.onResult = (result) => {
-      if (!this.finished && this.take(result)) this.run()
-    }
-    this.onFailure = (err) => {
-      this.settled = true
-      this.stop(toError(err))
-    }
-    this.onWritable = () => {
-      if (!this.finished) this.run()
-    }
+    const link: Link = { pump: this }
+    this.link = link
+    // Allocated once per stream, not per item: the per-item cost is one promise reaction. Made
+    // outside this constructor: closures made here would share its context, `this` included.
+    this.onResult = resultHandler(link)
+    this.onFailure = failureHandler(link)
+    this.onWritable = writableHandler(link)
     conn.onEnd(() => this.stop(undefined))
   }
 
+  /** A failure of the producer (it threw, rejected, or broke the protocol): no return() is owed. */
+  failed (err: unknown): void {
+    this.settled = true
+    this.stop(producerError(err))
+  }
+
   run (): void {
+    const iterator = this.iterator
     while (!this.finished) {
-      let next: IteratorResult<SseItem> | PromiseLike<IteratorResult<SseItem>>
+      let result: unknown
       try {
-        next = this.iterator.next()
+        result = iterator.next()
+        if (isThenable(result)) {
+          if (isPlainPromise(result)) promiseThen.call(result, this.onResult, this.onFailure)
+          // Any other thenable is adopted by a promise of ours: its then() runs later, once,
+          // and cannot call back into the pump synchronously or twice.
+          else promiseThen.call(new Promise(adopt(result)), this.onResult, this.onFailure)
+          return
+        }
       } catch (err) {
-        this.onFailure(err)
+        this.failed(err)
         return
       }
-      if (isThenable(next)) {
-        next.then(this.onResult, this.onFailure)
-        return
-      }
-      if (!this.take(next)) return
+      if (!this.take(result)) return
     }
   }
 
   /** Handles one result; true when the next item can be pulled right away. */
-  private take (result: IteratorResult<SseItem>): boolean {
-    if (result.done === true) {
-      this.settled = true
-      this.stop(undefined)
-      return false
-    }
+  take (result: unknown): boolean {
+    if (this.finished) return false
     let chunk: string
+    // Failures reading the result are the producer's (it owes no return()); failures encoding
+    // the item are the stream's (the producer is cancelled).
+    let reading = true
     try {
-      chunk = this.encode(result.value)
-      assertSize(chunk, this.maxEventBytes)
+      if (result === null || (typeof result !== 'object' && typeof result !== 'function')) {
+        throw new FST_SSE_PRODUCER(`its iterator result is ${describeThrown(result)}, not an object`)
+      }
+      if ((result as IteratorResult<SseItem>).done) {
+        this.settled = true
+        this.stop(undefined)
+        return false
+      }
+      const item = (result as IteratorResult<SseItem>).value
+      reading = false
+      chunk = this.encode(item, this.maxEventBytes)
     } catch (err) {
-      this.stop(toError(err))
+      if (reading) this.settled = true
+      this.stop(producerError(err))
       return false
     }
-    if (chunk === '' || this.conn.write(chunk)) return true
+    if (chunk === '') {
+      // Items that write nothing meet no backpressure: now and then let I/O (a client that
+      // left, a shutdown) in, or a producer of nothing but empty items would hold the loop.
+      if (++this.empties % 1024 !== 0) return true
+      setImmediate(this.onWritable)
+      return false
+    }
+    if (this.conn.write(chunk)) return true
     this.conn.whenWritable().then(this.onWritable)
     return false
   }
@@ -97,28 +136,67 @@ class Pump {
   private stop (error: Error | undefined): void {
     if (this.finished) return
     this.finished = true
+    // From here on a late result, failure or drain reaches nothing.
+    if (this.link !== null) this.link.pump = null
+    this.link = null
     if (!this.settled) cancel(this.iterator)
     this.resolve(error)
   }
 }
 
-/** Calls `return()` without waiting: a generator suspended in an await runs its finally later. */
+/**
+ * Calls `return()` without waiting: a generator suspended in an await runs its finally later.
+ * Never throws, whatever `return` is or does.
+ */
 export function cancel (iterator: AnyIterator<unknown>): void {
-  if (typeof iterator.return !== 'function') return
   try {
-    const result = iterator.return()
-    if (isThenable(result)) result.then(undefined, ignore)
+    const method: unknown = iterator.return
+    if (typeof method !== 'function') return
+    const result: unknown = (method as (this: unknown) => unknown).call(iterator)
+    // Only a native promise can become an unhandled rejection; a foreign thenable's then() is
+    // not worth running.
+    if (isPlainPromise(result)) promiseThen.call(result, undefined, ignore)
   } catch {
     // A throwing return() is the producer's problem; the stream is over either way.
   }
 }
 
-function toError (err: unknown): Error {
-  return err instanceof Error ? err : new FST_SSE_PRODUCER(String(err))
-}
+const PromisePrototype = Promise.prototype
+const promiseThen = PromisePrototype.then
 
 export function isThenable<T> (value: unknown): value is PromiseLike<T> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<T>).then === 'function'
+}
+
+/**
+ * A promise whose then() is the built-in one and whose species is Promise: subscribing to it
+ * runs no producer code. (An async generator's next() always returns one.)
+ */
+function isPlainPromise (value: unknown): value is Promise<unknown> {
+  return value instanceof Promise && Object.getPrototypeOf(value) === PromisePrototype && !Object.hasOwn(value, 'constructor')
+}
+
+function resultHandler (link: Link): (result: unknown) => void {
+  return (result) => {
+    const pump = link.pump
+    if (pump !== null && pump.take(result)) pump.run()
+  }
+}
+
+function failureHandler (link: Link): (err: unknown) => void {
+  return (err) => {
+    link.pump?.failed(err)
+  }
+}
+
+function writableHandler (link: Link): () => void {
+  return () => {
+    link.pump?.run()
+  }
+}
+
+function adopt (thenable: unknown): (resolve: (value: unknown) => void) => void {
+  return (resolve) => resolve(thenable)
 }
 
 function ignore (): void {}

@@ -1,13 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Connection, type EndReason, type RawResponse } from './connection.js'
-import { encodeEvent, type SseItem } from './encode.js'
-import { FST_SSE_ALREADY_STARTED, FST_SSE_HEADERS_SENT, FST_SSE_EVENT_TOO_LARGE, FST_SSE_INVALID_SOURCE } from './errors.js'
+import { encodeItem, jsonSerializer, type SseItem } from './encode.js'
+import { FST_SSE_ALREADY_STARTED, FST_SSE_HEADERS_SENT, FST_SSE_INVALID_EVENT, FST_SSE_INVALID_SOURCE } from './errors.js'
 import { streamHeaders } from './headers.js'
-import { assertSize } from './size.js'
 import type { LastEventIdResult } from './last-event-id.js'
 import type { ResolvedOptions } from './options.js'
 import { isThenable, pump, type AnyIterator, type ItemEncoder } from './pump.js'
 import type { Registry } from './registry.js'
+import { logSafely } from './safe-log.js'
+import { describeThrown, producerError } from './thrown.js'
 
 /** How a stream ended, as `reply.sse()` and `open().done` report it. */
 export interface SseResult {
@@ -24,8 +25,12 @@ export interface SourceContext {
   signal: AbortSignal
   /** The client's `Last-Event-ID` (header, else the query parameter), UTF-8 decoded; undefined when absent or invalid. */
   lastEventId: string | undefined
-  request: FastifyRequest
-  reply: FastifyReply
+  /**
+   * The request and reply, while the stream is open. Once it has ended the context no longer
+   * keeps them alive (they may then read as undefined): copy what a `finally` needs.
+   */
+  readonly request: FastifyRequest
+  readonly reply: FastifyReply
 }
 
 export type Awaitable<T> = T | PromiseLike<T>
@@ -57,23 +62,76 @@ export async function streamFrom (
   }
   state.started = true
   const controller = new AbortController()
-  let iterable: unknown = source
-  if (typeof source === 'function') {
-    // Called before any byte is sent: a producer that throws here (job not found, forbidden)
-    // becomes an ordinary HTTP error through Fastify's error handler.
-    iterable = source({
-      signal: controller.signal,
-      lastEventId: state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined,
-      request: reply.request,
-      reply
-    })
-    if (isThenable(iterable)) iterable = await iterable
+  let iterator: AnyIterator<SseItem>
+  const held = new HeldReply(reply)
+  try {
+    iterator = await iteratorFrom(source, controller, state, held)
+  } catch (err) {
+    // Before any byte is sent: a producer that throws here (job not found, forbidden) becomes
+    // an ordinary HTTP error through Fastify's error handler, which gets an Error it can read.
+    throw producerError(err)
   }
-  const iterator = iteratorOf(iterable)
   const encode = runtime.encoderFor(reply.request)
   const conn = open(runtime, reply, controller)
+  conn.onEnd(() => held.release())
   const error = await pump(conn, iterator, encode, runtime.options.maxEventBytes)
-  return settle(runtime, reply, conn, error)
+  try {
+    return settle(runtime, reply, conn, error)
+  } finally {
+    // Whatever happened above, the stream does not outlive this call.
+    conn.end(error === undefined ? 'end' : 'error')
+  }
+}
+
+async function iteratorFrom (
+  source: SseSource<SseItem>, controller: AbortController, state: StreamState, held: HeldReply
+): Promise<AnyIterator<SseItem>> {
+  let iterable: unknown = source
+  if (typeof source === 'function') {
+    const lastEventId = state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
+    iterable = source(sourceContext(controller.signal, lastEventId, held))
+    if (isThenable(iterable)) iterable = await iterable
+  }
+  return iteratorOf(iterable)
+}
+
+/**
+ * The request and reply as a producer's context holds them: strongly while the stream is
+ * open, weakly once it has ended. A generator keeps its arguments for as long as it is
+ * suspended, so one stuck forever on a promise would otherwise pin the response, the socket
+ * and the request of every client that has long left.
+ */
+class HeldReply {
+  private reply: FastifyReply | undefined
+  private weak: WeakRef<FastifyReply> | undefined
+
+  constructor (reply: FastifyReply) {
+    this.reply = reply
+  }
+
+  get (): FastifyReply | undefined {
+    return this.reply ?? this.weak?.deref()
+  }
+
+  release (): void {
+    if (this.reply === undefined) return
+    this.weak = new WeakRef(this.reply)
+    this.reply = undefined
+  }
+}
+
+// Its own function: the getters' closures hold `held` and nothing else of the caller's scope.
+function sourceContext (signal: AbortSignal, lastEventId: string | undefined, held: HeldReply): SourceContext {
+  return {
+    signal,
+    lastEventId,
+    get request () {
+      return held.get()?.request as FastifyRequest
+    },
+    get reply () {
+      return held.get() as FastifyReply
+    }
+  }
 }
 
 /** A stream the application writes to itself (`reply.sse.open()`). */
@@ -117,9 +175,14 @@ class PushStream implements SseStream {
   send (item: SseItem): boolean {
     const conn = this.conn
     if (conn.reason !== undefined) return false
-    const chunk = this.encode(item)
+    let chunk: string
+    try {
+      chunk = this.encode(item, this.maxEventBytes)
+    } catch (err) {
+      // The caller gets a coded error it can read, even for an item whose getters throw anything.
+      throw itemError(err)
+    }
     if (chunk === '') return true
-    assertSize(chunk, this.maxEventBytes)
     // Queued even when the client is behind: pushed streams never wait, they are bounded by
     // maxBufferedBytes instead, and a client past it is dropped (push ends the stream).
     conn.push(chunk)
@@ -165,19 +228,20 @@ export function open (runtime: Runtime, reply: FastifyReply, controller?: AbortC
   return conn
 }
 
+/** Logs how the stream ended and ends it; never throws, whatever the logger or errorEvent do. */
 function settle (runtime: Runtime, reply: FastifyReply, conn: Connection, error: Error | undefined): SseResult {
   if (error === undefined) {
     conn.end('end')
     const reason = conn.reason ?? 'end'
-    if (reason !== 'end') reply.log.debug({ reason, events: conn.events }, 'event stream closed')
+    if (reason !== 'end') logSafely(reply.log, 'debug', { reason, events: conn.events }, 'event stream closed')
     return { reason, events: conn.events }
   }
   if (conn.reason !== undefined) {
     // The stream was already over (client gone, shutdown); the producer's late failure is only worth a log line.
-    reply.log.debug({ err: error }, 'event stream producer failed after the stream ended')
+    logSafely(reply.log, 'debug', { err: error }, 'event stream producer failed after the stream ended')
     return { reason: conn.reason, events: conn.events }
   }
-  reply.log.error({ err: error }, 'event stream failed')
+  logSafely(reply.log, 'error', { err: error }, 'event stream failed')
   conn.end('error', terminalFrame(runtime, error, reply))
   return { reason: 'error', events: conn.events, error }
 }
@@ -187,9 +251,9 @@ function terminalFrame (runtime: Runtime, error: Error, reply: FastifyReply): st
   if (errorEvent === false) return ''
   try {
     // Plain JSON, not the configured serializer: the serializer may be what just failed.
-    return encodeEvent(errorEvent(error))
+    return encodeItem(errorEvent(error), jsonSerializer, runtime.options.maxEventBytes)
   } catch (err) {
-    reply.log.error({ err }, 'errorEvent failed; ending the stream without a terminal event')
+    logSafely(reply.log, 'error', { err: producerError(err) }, 'errorEvent failed; ending the stream without a terminal event')
     return ''
   }
 }
@@ -200,14 +264,21 @@ export function assertCanStart (reply: FastifyReply, state: StreamState): void {
 }
 
 function iteratorOf (value: unknown): AnyIterator<SseItem> {
+  let iterator: unknown
   if (value !== null && typeof value === 'object') {
     const asyncFactory = (value as AsyncIterable<SseItem>)[Symbol.asyncIterator]
-    if (typeof asyncFactory === 'function') return asyncFactory.call(value)
-    const syncFactory = (value as Iterable<SseItem>)[Symbol.iterator]
-    if (typeof syncFactory === 'function') return syncFactory.call(value)
+    if (typeof asyncFactory === 'function') iterator = asyncFactory.call(value)
+    else {
+      const syncFactory = (value as Iterable<SseItem>)[Symbol.iterator]
+      if (typeof syncFactory === 'function') iterator = syncFactory.call(value)
+    }
   }
   // Strings are iterable too, but a stream of characters is never what was meant.
-  throw new FST_SSE_INVALID_SOURCE(describe(value))
+  if (iterator === undefined) throw new FST_SSE_INVALID_SOURCE(describe(value))
+  if (iterator === null || (typeof iterator !== 'object' && typeof iterator !== 'function')) {
+    throw new FST_SSE_INVALID_SOURCE(`an iterable whose iterator is ${describeThrown(iterator)}`)
+  }
+  return iterator as AnyIterator<SseItem>
 }
 
 function describe (value: unknown): string {
@@ -216,4 +287,10 @@ function describe (value: unknown): string {
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'object') return 'an object that is not iterable'
   return typeof value
+}
+
+/** What send() throws for an item that could not be encoded: coded errors as they are, anything else wrapped. */
+function itemError (err: unknown): Error {
+  const error = producerError(err)
+  return error === err ? error : new FST_SSE_INVALID_EVENT(`reading the item threw ${describeThrown(err)}`)
 }
