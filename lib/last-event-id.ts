@@ -17,6 +17,9 @@ const ABSENT: LastEventIdResult = { status: 'absent' }
 const NON_ASCII = /[^\x00-\x7f]/ // eslint-disable-line no-control-regex
 const BEYOND_LATIN1 = /[^\x00-\xff]/ // eslint-disable-line no-control-regex
 const FORBIDDEN = /[\x00\r\n]/ // eslint-disable-line no-control-regex
+// ignoreBOM: a leading U+FEFF is part of the id, not a byte order mark to strip.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed
 
 export function readLastEventId (request: FastifyRequest, options: LastEventIdOptions): LastEventIdResult {
   let value: unknown = request.headers['last-event-id']
@@ -34,11 +37,17 @@ export function readLastEventId (request: FastifyRequest, options: LastEventIdOp
   if (fromHeader && NON_ASCII.test(value) && !BEYOND_LATIN1.test(value)) {
     // Node hands header bytes to JavaScript as latin1; browsers send the id as UTF-8. (A value
     // with characters beyond latin1 did not come off the wire, e.g. from inject: keep it.)
-    const decoded = Buffer.from(value, 'latin1').toString('utf8')
-    if (decoded.includes('\uFFFD')) return { status: 'invalid', reason: 'encoding' }
-    value = decoded
+    // Fatal decoding: only bytes that are not UTF-8 make it invalid. A U+FFFD the client
+    // really holds (it is a character like any other) is kept.
+    try {
+      value = UTF8.decode(Buffer.from(value, 'latin1'))
+    } catch {
+      return { status: 'invalid', reason: 'encoding' }
+    }
   }
   const id = value as string
+  // The encoder never sends a lone surrogate, so no client holds one (inject and queries can carry them).
+  if (!isWellFormed.call(id)) return { status: 'invalid', reason: 'encoding' }
   if (Buffer.byteLength(id) > options.maxLength) return { status: 'invalid', reason: 'too-long' }
   // The encoder never sends these in an id, so a client cannot legitimately hold one.
   if (FORBIDDEN.test(id)) return { status: 'invalid', reason: 'control' }
