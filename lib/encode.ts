@@ -109,10 +109,11 @@ function dataLines (text: string): string {
 /** One `:` line per line of text; never a blank line, never a field. */
 function commentLines (text: string): string {
   if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) return text === '' ? ':\n' : ': ' + text + '\n'
-  const lines = text.split(LINE_BREAKS)
-  let out = ''
-  for (const line of lines) out += line === '' ? ':\n' : ': ' + line + '\n'
-  return out
+  return text.split(LINE_BREAKS).map(commentLine).join('\n') + '\n'
+}
+
+function commentLine (line: string): string {
+  return line === '' ? ':' : ': ' + line
 }
 
 const LINE_BREAKS = /\r\n|\r|\n/
