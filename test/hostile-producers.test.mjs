@@ -2,7 +2,7 @@
 // protocol, hand over items whose getters throw. Whatever they do, the stream must end (with
 // the terminal error event when it failed), the error must be logged, nothing may escape as
 // an unhandled rejection or an uncaught exception, and the app must answer the next request.
-import t0, { test } from 'tap'
+import { test as tapTest } from 'tap'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import sse from 'fastify-typed-sse'
@@ -10,14 +10,18 @@ import { injectEvents } from 'fastify-typed-sse/testing'
 import { hostileItem, hostileProducer, rng, trapAll } from './helpers/hostile.mjs'
 
 const escaped = []
-process.on('unhandledRejection', (err) => escaped.push(['unhandledRejection', err]))
-process.on('uncaughtException', (err) => escaped.push(['uncaughtException', err]))
-t0.afterEach(async (t) => {
-  // A rejection is reported after the microtask queue drains: give it a macrotask to show up.
-  await new Promise((resolve) => setImmediate(resolve))
-  if (escaped.length) t.fail(`escaped: ${escaped.map(([kind]) => kind).join(', ')}`)
-  escaped.length = 0
-})
+process.on('unhandledRejection', () => escaped.push('unhandledRejection'))
+process.on('uncaughtException', () => escaped.push('uncaughtException'))
+
+/** A test that fails when anything escaped as an unhandled rejection or uncaught exception. */
+function test (name, fn) {
+  tapTest(name, async (t) => {
+    await fn(t)
+    // A rejection is reported after the microtask queue drains: give it a macrotask to show up.
+    await new Promise((resolve) => setImmediate(resolve))
+    t.same(escaped.splice(0), [], 'nothing escaped as an unhandled rejection or uncaught exception')
+  })
+}
 
 /** An app whose one route streams `holder.source`, with its log lines collected. */
 async function hostApp (t, pluginOptions = {}, loggerOptions = {}) {
@@ -67,6 +71,8 @@ async function runCase (t, host, c, seed, expectTerminal) {
   const ok = await app.inject('/ok')
   if (ok.statusCode !== 200) return t.fail(`${label}: the app stopped serving`)
   if (app.sse.openStreams !== 0) return t.fail(`${label}: ${app.sse.openStreams} streams left open`)
+  await new Promise((resolve) => setImmediate(resolve))
+  if (escaped.length) return t.fail(`${label}: ${escaped.splice(0).join(', ')} escaped`)
   return true
 }
 
