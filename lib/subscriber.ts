@@ -74,8 +74,11 @@ export class Subscriber implements ConnectionOwner {
         // reconnect before the first event resumes instead of starting over.
         conn.write('id: ' + start + '\n\n', false)
         // Whatever was published between accepting the request and the subscription going live
-        // is in the store, after the head.
-        await this.catchUp(null)
+        // is in the store, after that head. Live delivery covers everything after the current
+        // head, so the store is read only when the two differ.
+        const current = await hub.store.head(key)
+        if (conn.closed) return
+        if (current !== start) await this.catchUp(null)
       } else {
         const sent = cursor.status === 'ok' ? cursor.value : null
         // A malformed cursor never reaches the store: only the head is read, to move the client to it.
