@@ -6,7 +6,7 @@ import http from 'node:http'
 import { once } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { Connection } from '../dist/esm/connection.js'
-import { until } from './helpers/app.mjs'
+import { rawGet, until } from './helpers/app.mjs'
 
 test('a slow but steady reader is not stalled; a reader that stops is', async (t) => {
   const stallTimeoutMs = 1000
@@ -15,39 +15,52 @@ test('a slow but steady reader is not stalled; a reader that stops is', async (t
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     conn = new Connection(res, { heartbeatMs: 0, stallTimeoutMs, maxBufferedBytes: 64 * 1024 * 1024 }, performance.now())
     const block = 'data: ' + 'z'.repeat(64 * 1024) + '\n\n'
-    for (let i = 0; i < 256; i++) conn.write(block) // 16 MiB: far more than the socket takes
-    conn.flush()
+    // 64 MiB written the way a replay writes: more only while less than 1 MiB waits.
+    const write = async () => {
+      for (let i = 0; i < 1024 && !conn.closed; i++) {
+        conn.write(block)
+        if (conn.queued >= 1024 * 1024 && !conn.flush()) await conn.whenWritable()
+      }
+    }
+    write()
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => server.close())
-  const req = http.get({ host: '127.0.0.1', port: server.address().port, agent: false })
-  const [res] = await once(req, 'response')
+  const client = rawGet(server.address().port, '/')
+  const res = client.socket
   res.pause()
-  t.teardown(() => req.destroy())
-  await until(() => conn !== undefined && conn.queued > 1024 * 1024, 'writes to be refused')
+  t.teardown(() => res.destroy())
+  await until(() => conn !== undefined && conn.queued >= 1024 * 1024, 'writes to be refused')
   let now = performance.now()
   conn.tick(now)
-  // Each step the clock moves past the stall timeout while the client reads one more megabyte.
+  // Each step the clock moves past the stall timeout while the client reads just enough for
+  // the server's queue to shrink (it never empties).
   for (let step = 0; step < 5; step++) {
     const before = conn.res.writableLength
-    let read = 0
-    const onData = (chunk) => {
-      read += chunk.length
-      if (read >= 1024 * 1024) res.pause()
+    let drained = false
+    const onDrain = () => { drained = true }
+    conn.res.once('drain', onDrain)
+    const onData = () => {
+      if (drained || conn.res.writableLength < before) res.pause()
     }
     res.on('data', onData)
     res.resume()
-    await until(() => read >= 1024 * 1024 && conn.res.writableLength < before, 'the client to take a megabyte')
+    await until(() => drained || conn.res.writableLength < before, `the client to take some (${conn.res.writableLength} of ${before} queued)`)
+    res.pause()
     res.off('data', onData)
+    conn.res.off('drain', onDrain)
     now += stallTimeoutMs + 500
     conn.tick(now)
-    t.equal(conn.closed, false, `step ${step}: still open after ${stallTimeoutMs + 500} ms of a queue that never emptied`)
+    t.equal(conn.closed, false, `step ${step}: still open after ${stallTimeoutMs + 500} ms`)
+    await until(() => conn.queued >= 1024 * 1024, 'the writer to fill the queue again')
+    now += 1
+    conn.tick(now)
   }
-  now += stallTimeoutMs - 1
+  now += stallTimeoutMs - 10
   conn.tick(now)
   t.equal(conn.closed, false, 'not yet: less than the timeout without progress')
-  now += 1
+  now += 10
   conn.tick(now)
   t.equal(conn.reason, 'stalled', 'no progress for the whole timeout: dropped')
 })
