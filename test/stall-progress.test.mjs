@@ -19,7 +19,7 @@ test('a slow but steady reader is not stalled; a reader that stops is', async (t
     const write = async () => {
       for (let i = 0; i < 1024 && !conn.closed; i++) {
         conn.write(block)
-        if (conn.queued >= 1024 * 1024 && !conn.flush()) await conn.whenWritable()
+        if (conn.res.writableLength >= 1024 * 1024 && !conn.flush()) await conn.whenWritable()
       }
     }
     write()
@@ -31,7 +31,7 @@ test('a slow but steady reader is not stalled; a reader that stops is', async (t
   const res = client.socket
   res.pause()
   t.teardown(() => res.destroy())
-  await until(() => conn !== undefined && conn.queued >= 1024 * 1024, 'writes to be refused')
+  await until(() => conn !== undefined && conn.res.writableLength >= 1024 * 1024, 'writes to be refused')
   let now = performance.now()
   conn.tick(now)
   // Each step the clock moves past the stall timeout while the client reads just enough for
@@ -53,7 +53,7 @@ test('a slow but steady reader is not stalled; a reader that stops is', async (t
     now += stallTimeoutMs + 500
     conn.tick(now)
     t.equal(conn.closed, false, `step ${step}: still open after ${stallTimeoutMs + 500} ms`)
-    await until(() => conn.queued >= 1024 * 1024, 'the writer to fill the queue again')
+    await until(() => conn.res.writableLength >= 1024 * 1024, 'the writer to fill the queue again')
     now += 1
     conn.tick(now)
   }
