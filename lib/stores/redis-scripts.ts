@@ -113,7 +113,8 @@ local bytes = 0
 local from = start
 local full = false
 while not full and #entries < count do
-  local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', math.min(count - #entries, 8))
+  local wanted = math.min(count - #entries, 8)
+  local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', wanted)
   if #batch == 0 then break end
   for _, entry in ipairs(batch) do
     local f = entry[2]
@@ -128,6 +129,7 @@ while not full and #entries < count do
     bytes = bytes + size
     entries[#entries + 1] = entry
   end
+  if #batch < wanted then break end
   local last_id = batch[#batch][1]
   from = string.format('%d', tonumber(string.sub(last_id, 1, string.find(last_id, '-') - 1)) + 1) .. '-0'
 end
