@@ -57,7 +57,9 @@ export function isReplyError (err: unknown): boolean {
 export function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new FST_SSE_STORE_TIMEOUT(what, ms)), Math.max(0, ms))
+    // Timers run before I/O in a loop turn: after a stall of the event loop, a reply already
+    // received would lose to its own timeout. One turn of I/O first lets it win.
+    timer = setTimeout(() => setImmediate(() => reject(new FST_SSE_STORE_TIMEOUT(what, ms))), Math.max(0, ms))
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }

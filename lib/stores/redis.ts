@@ -218,7 +218,9 @@ class RedisStore implements ReplayStore {
           continue
         }
       }
-      const serverDeadline = deadline + this.clockOffset
+      // Earlier than ours by a margin, so a reply to an append Redis ran just in time has that
+      // long to reach us before we report a timeout.
+      const serverDeadline = deadline + this.clockOffset - Math.min(250, Math.floor(timeout / 4))
       let reply: unknown
       try {
         reply = await abortable(this.script(appendScript, [keys.log, keys.meta, keys.idem + idem], [
@@ -324,18 +326,21 @@ class RedisStore implements ReplayStore {
     await subscriber?.close()
   }
 
-  /** The head as Redis has it; concurrent calls for one key share one command. */
-  private async remoteHead (key: StreamKey): Promise<string> {
+  /**
+   * The head as Redis has it; concurrent calls for one key share one command, except a
+   * `fresh` one: positioning a new subscription needs a head read after it was confirmed, not
+   * one sent before and still in flight.
+   */
+  private async remoteHead (key: StreamKey, fresh = false): Promise<string> {
     const keys = this.keys(key)
     const id = keys.log + '\nhead'
-    let shared = this.reads.get(id) as Promise<unknown> | undefined
-    if (shared === undefined) {
-      shared = this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, '', 0, 0, 0, 0), this.o.readTimeoutMs, 'head')
-        .then((reply) => String((reply as string[])[1]), (err) => { throw wrap('head', err) })
-        .finally(() => this.reads.delete(id))
-      this.reads.set(id, shared as Promise<never>)
-    }
-    return shared as Promise<string>
+    const shared = fresh ? undefined : this.reads.get(id) as Promise<string> | undefined
+    if (shared !== undefined) return shared
+    const read: Promise<string> = this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, '', 0, 0, 0, 0), this.o.readTimeoutMs, 'head')
+      .then((reply) => String((reply as string[])[1]), (err) => { throw wrap('head', err) })
+      .finally(() => { if (this.reads.get(id) === read) this.reads.delete(id) })
+    this.reads.set(id, read)
+    return read
   }
 
   private recentRead (keys: StreamKeys, epoch: string, offset: number, count: number, bytes: number, maxEvents: number): ReadResult | undefined {
@@ -393,7 +398,7 @@ class RedisStore implements ReplayStore {
   private openChannel (key: StreamKey, keys: StreamKeys): Channel {
     const channel: Channel = new Channel({
       readAfter: async (epoch, offset) => this.read(keys, epoch, offset, this.o.readCount, this.o.readBytes, this.o.maxAgeMs),
-      head: async () => this.remoteHead(key),
+      head: async () => this.remoteHead(key, true),
       subscribe: async () => {
         const subscriber = this.openSubscriber()
         await subscriber.ready()
