@@ -68,9 +68,15 @@ if (requireRedisServer(t0)) {
       await redis.command('CLIENT', 'PAUSE', '2500')
       await waitFor(async () => (await redis.command('PING')) === 'PONG', 10_000, 'the pause to end')
     },
-    'CLIENT KILL TYPE normal, then CLIENT PAUSE': async () => {
-      await redis.command('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => {})
-      await redis.command('CLIENT', 'PAUSE', '2500')
+    'CLIENT KILL TYPE normal, then CLIENT PAUSE': async (bases, quiet) => {
+      // Publishers hold off until the instances reconnected and sat idle, so the first append
+      // after the reconnect meets the pause.
+      await quiet(async () => {
+        await redis.command('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => {})
+        await waitFor(async () => String(await redis.command('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n').filter(Boolean).length >= 3, 5000, 'the instances to reconnect')
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        await redis.command('CLIENT', 'PAUSE', '2500')
+      })
     },
     'instance SIGTERM': async (bases) => {
       const victim = bases[1]
@@ -105,10 +111,21 @@ if (requireRedisServer(t0)) {
       t.teardown(() => { for (const f of followers) f.stop() })
       for (let i = 0; i < 10; i++) await publish()
       await waitFor(() => followers.every((f) => f.received.length >= 10), 15_000, 'every client live before the fault')
-      // Publishing goes on through the fault, three at a time.
+      // Publishing goes on through the fault, three at a time (a fault may hold it off for a while).
       let faulting = true
-      const during = Array.from({ length: 3 }, async () => { while (faulting) await publish() })
-      await inject(bases)
+      let holding = null
+      const quiet = async (step) => {
+        let release
+        holding = new Promise((resolve) => { release = resolve })
+        try { await step() } finally { holding = null; release() }
+      }
+      const during = Array.from({ length: 3 }, async () => {
+        while (faulting) {
+          if (holding !== null) await holding
+          await publish()
+        }
+      })
+      await inject(bases, quiet)
       faulting = false
       await Promise.all(during)
       await waitFor(async () => (await publish()).ok, 15_000, 'a publish to succeed after the fault')
