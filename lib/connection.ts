@@ -63,7 +63,10 @@ export class Connection {
   private scheduled = false
   private wrote = false
   private silentSince: number
+  // 0: the client takes what is written. Otherwise set by the shared timer: when the client
+  // was last seen making progress (its queue shrinking) while writes were refused.
   private blockedSince = 0
+  private blockedLength = 0
   private drainWaiters: Array<() => void> | null = null
   private endListener: EndListener | EndListener[] | null = null
   private readonly onClose: () => void
@@ -136,6 +139,11 @@ export class Connection {
     return this.write(chunk)
   }
 
+  /** Bytes written but not yet taken by the client (its socket queue and this tick's batch). */
+  get queued (): number {
+    return this.res.writableLength + this.batch.length
+  }
+
   /** The end-of-tick flush scheduled by {@link write}. */
   flushScheduled (): void {
     this.scheduled = false
@@ -149,7 +157,8 @@ export class Connection {
     this.batch = ''
     if (this.res.write(batch)) return true
     if (this.blockedSince === 0) {
-      this.blockedSince = performance.now()
+      // The next tick stamps it with its own clock, so one clock decides every stall.
+      this.blockedSince = -1
       if (this.onDrain === null) {
         this.onDrain = () => this.drained()
         this.res.on('drain', this.onDrain)
@@ -171,7 +180,15 @@ export class Connection {
     if (this.reason !== undefined) return
     const { heartbeatMs, stallTimeoutMs } = this.limits
     if (this.blockedSince !== 0) {
-      if (stallTimeoutMs > 0 && now - this.blockedSince >= stallTimeoutMs) this.destroy('stalled')
+      // Progress, not a drained queue, is what keeps a client: one reading steadily through a
+      // long backlog never empties it between two ticks, yet is not stalled.
+      const length = this.res.writableLength
+      if (this.blockedSince === -1 || length < this.blockedLength) {
+        this.blockedSince = now
+        this.blockedLength = length
+      } else if (stallTimeoutMs > 0 && now - this.blockedSince >= stallTimeoutMs) {
+        this.destroy('stalled')
+      }
       return
     }
     if (this.wrote) {

@@ -110,6 +110,9 @@ export class Fanout implements SseFanout {
     const key = channel.keyFor(reply.request)
     assertCanStart(reply, state)
     state.started = true
+    // Read before the response opens: a client that publishes once it sees the stream open
+    // (or a handler that publishes right after this call) publishes after this head.
+    const head = state.lastEventId.status === 'absent' ? headNow(this.store, key) : null
     const conn = open(this.runtime, reply)
     if (conn.closed) return Promise.resolve()
     const filter = options?.filter ?? null
@@ -119,7 +122,7 @@ export class Fanout implements SseFanout {
       : { filter: filter as never, onReset: onReset as never, reply: onReset === null ? null : reply }
     const subscriber = new Subscriber(conn, extras)
     conn.owner = subscriber
-    return subscriber.start(this.hub, channel, key, state.lastEventId)
+    return subscriber.start(this.hub, channel, key, state.lastEventId, head)
   }
 
   /** After every stream has ended: release the store subscriptions, and the store if the plugin made it. */
@@ -127,6 +130,18 @@ export class Fanout implements SseFanout {
     await this.hub.close()
     if (this.ownsStore) await this.store.close()
   }
+}
+
+/** The store's head as a promise that is never left unhandled (the connection may end before it is awaited). */
+function headNow (store: ReplayStore, key: string): Promise<string> {
+  let head: Promise<string>
+  try {
+    head = store.head(key)
+  } catch (err) {
+    head = Promise.reject(err)
+  }
+  head.catch(() => {})
+  return head
 }
 
 /** Checks the `store` plugin option's shape. */

@@ -14,6 +14,7 @@ import type { ChannelDef } from './channels.js'
  */
 export class Hub {
   readonly feeds = new Map<StreamKey, Feed>()
+  /** Subscribers that are live (positioned); counted by the subscriber itself once it is. */
   subscribers = 0
 
   constructor (
@@ -21,7 +22,7 @@ export class Hub {
     readonly registry: Registry,
     readonly counters: Counters,
     readonly log: FastifyBaseLogger,
-    /** Bound on live items held for one subscriber while it is being positioned. */
+    /** Bound on live items held for one subscriber while it is being positioned, and on each replay page. */
     readonly maxBufferedBytes: number
   ) {}
 
@@ -34,7 +35,6 @@ export class Hub {
     }
     feed.subscribers.add(subscriber)
     subscriber.feed = feed
-    this.subscribers++
     return feed.ready
   }
 
@@ -43,7 +43,7 @@ export class Hub {
     const feed = subscriber.feed
     if (feed === null) return
     subscriber.feed = null
-    if (feed.subscribers.delete(subscriber)) this.subscribers--
+    if (feed.subscribers.delete(subscriber) && subscriber.counted) this.subscribers--
     if (feed.subscribers.size === 0) {
       if (this.feeds.get(feed.key) === feed) this.feeds.delete(feed.key)
       feed.close()

@@ -10,7 +10,7 @@ export type ResetReason = GapReason | 'lost'
 export interface SseMetrics {
   /** Event streams open right now (every kind). Gauge. */
   openStreams: number
-  /** Connections subscribed to a replay stream right now. Gauge. */
+  /** Connections subscribed to a replay stream and live right now (a client still being positioned or replayed to is not counted). Gauge. */
   subscribers: number
   /** Stream keys with at least one local subscriber, each holding one store subscription. Gauge. */
   channels: number

@@ -8,7 +8,7 @@ import { EventView, epochOf, type Feed, type Hub } from './hub.js'
 import type { LastEventIdResult } from './last-event-id.js'
 import type { ResetReason } from './metrics.js'
 import { assertSize } from './size.js'
-import type { LiveItem, StoredEvent, StreamKey } from './stores/types.js'
+import type { LiveItem, ReadResult, StoredEvent, StreamKey } from './stores/types.js'
 
 type Filter = (event: FilterEvent) => boolean
 type ResetHook = NonNullable<SubscribeOptions['onReset']>
@@ -21,10 +21,8 @@ export interface SubscriberExtras {
   reply: FastifyReply | null
 }
 
-/** What a replay read came to: the events to send, or why the cursor cannot be served. */
-type Range =
-  | { status: 'ok', events: StoredEvent[], head: string }
-  | { status: 'gap', reason: ResetReason, head: string }
+// Events per replay read; each read is also bounded by maxBufferedBytes.
+const PAGE_EVENTS = 256
 
 /** Checks subscribe() options up front, so a mistake is an HTTP error before any byte is sent. */
 export function checkSubscribeOptions (options: SubscribeOptions | undefined): void {
@@ -50,39 +48,47 @@ export class Subscriber implements ConnectionOwner {
   private epoch = ''
   private pending: LiveItem[] | null = []
   private pendingBytes = 0
+  /** Counted in the hub's subscribers: only once live, so metrics never count a client still being positioned. */
+  counted = false
 
   constructor (
     private readonly conn: Connection,
     private readonly extras: SubscriberExtras | null
   ) {}
 
-  /** Attaches, positions the connection from the client's cursor, then goes live. Never rejects. */
-  async start (hub: Hub, channel: ChannelDef, key: StreamKey, cursor: LastEventIdResult): Promise<void> {
+  /**
+   * Attaches, positions the connection from the client's cursor, then goes live. Never rejects.
+   * `head` is the stream's head read when the request was accepted: the start of a client
+   * without a cursor, which then gets every event after it.
+   */
+  async start (hub: Hub, channel: ChannelDef, key: StreamKey, cursor: LastEventIdResult, head: Promise<string> | null): Promise<void> {
     const { conn } = this
     try {
       await hub.attach(key, channel, this)
       if (conn.closed) return
       if (cursor.status === 'absent') {
-        const head = await hub.store.head(key)
+        const start = await (head ?? hub.store.head(key))
         if (conn.closed) return
-        this.moveTo(head)
+        this.moveTo(start)
         // An id-only block sets the client's last event id without firing an event, so even a
         // reconnect before the first event resumes instead of starting over.
-        conn.write('id: ' + head + '\n\n', false)
+        conn.write('id: ' + start + '\n\n', false)
+        // Whatever was published between accepting the request and the subscription going live
+        // is in the store, after that head. Live delivery covers everything after the current
+        // head, so the store is read only when the two differ.
+        const current = await hub.store.head(key)
+        if (conn.closed) return
+        if (current !== start) await this.catchUp(null)
       } else {
         const sent = cursor.status === 'ok' ? cursor.value : null
-        const position = sent === null ? undefined : parseEventId(sent)
         // A malformed cursor never reaches the store: only the head is read, to move the client to it.
-        const range: Range = position === undefined
-          ? { status: 'gap', reason: 'malformed', head: await hub.store.head(key) }
-          : await this.read(sent as string)
-        if (conn.closed) return
-        if (range.status === 'ok') {
-          hub.counters.replays++
-          this.moveTo(sent as string)
-          this.replay(range.events)
+        if (sent === null || parseEventId(sent) === undefined) {
+          const current = await hub.store.head(key)
+          if (conn.closed) return
+          await this.reset('malformed', current, sent)
         } else {
-          await this.reset(range.reason, range.head, sent)
+          this.moveTo(sent)
+          await this.catchUp(sent)
         }
       }
     } catch (err) {
@@ -90,6 +96,10 @@ export class Subscriber implements ConnectionOwner {
       return
     }
     this.settle()
+    if (!conn.closed && this.feed !== null && !this.counted) {
+      this.counted = true
+      hub.subscribers++
+    }
   }
 
   /** A live item from the feed. */
@@ -155,10 +165,7 @@ export class Subscriber implements ConnectionOwner {
 
   private async repair (): Promise<void> {
     if (this.feed === null) return
-    const range = await this.read(formatEventId(this.epoch, this.lastSent))
-    if (this.conn.closed) return
-    if (range.status === 'ok') this.replay(range.events)
-    else await this.reset(range.reason, range.head, null)
+    await this.catchUp(null)
     this.settle()
   }
 
@@ -194,44 +201,77 @@ export class Subscriber implements ConnectionOwner {
     if (this.pendingBytes > this.hub.maxBufferedBytes) this.conn.destroy('overflow')
   }
 
-  /** The events after `lastId`, up to the stream's maxReplay, read in as many store calls as the store needs. */
-  private async read (lastId: string): Promise<Range> {
+  /**
+   * Writes the stored events after the cursor, page by page, each page bounded in count and
+   * bytes and read only once the client took the previous one: a client far behind costs one
+   * page and maxBufferedBytes, not its whole backlog. Ends at the head, or in a reset notice
+   * when the cursor cannot be served (too far behind, trimmed, another epoch, or a store that
+   * fails mid-replay), so a client is never sent back to retry the same read forever.
+   * `reported` is the client's own cursor for a resume, null when positioning from a head or
+   * repairing a hole.
+   */
+  private async catchUp (reported: string | null): Promise<void> {
+    const { conn } = this
     const feed = this.feed as Feed
-    const { key } = feed
-    const { store } = feed.hub
+    const { key, hub } = feed
     const { maxReplay, retention } = feed.channel
-    const events: StoredEvent[] = []
-    let cursor = lastId
-    let expected = (parseEventId(lastId) as { offset: number }).offset + 1
-    // Each round returns at least one event or ends the loop, so maxReplay + 1 rounds bound it.
-    for (let round = 0; round <= maxReplay; round++) {
-      const result = await store.readAfter(key, cursor, { limit: maxReplay - events.length, retention })
-      if (result.status === 'gap') return result
+    const maxBytes = hub.maxBufferedBytes
+    const options = { limit: Math.min(maxReplay, PAGE_EVENTS), maxBytes, retention }
+    const from = this.lastSent
+    let skipped: StoredEvent | null = null
+    let written = 0
+    for (let first = true; ; first = false) {
+      let result: ReadResult
+      try {
+        result = await hub.store.readAfter(key, formatEventId(this.epoch, this.lastSent), options)
+      } catch (err) {
+        if (conn.closed || this.feed === null) return
+        hub.counters.storeErrors++
+        hub.log.error({ err, key }, 'replay store read failed mid-replay; the client gets a reset notice')
+        const head = await hub.store.head(key)
+        if (conn.closed) return
+        await this.reset('lost', head, reported)
+        return
+      }
+      if (conn.closed) return
+      if (result.status === 'gap') {
+        await this.reset(result.reason, result.head, reported)
+        return
+      }
+      if (first) {
+        const top = parseEventId(result.head)
+        if (top !== undefined && top.epoch === this.epoch && top.offset - from > maxReplay) {
+          await this.reset('limit', result.head, reported)
+          return
+        }
+        if (reported !== null) hub.counters.replays++
+      }
       for (const event of result.events) {
         // Never a wrong replay, whatever the store does: offsets must follow the cursor exactly.
-        if (event.offset !== expected || epochOf(event.id) !== epochOf(lastId)) return { status: 'gap', reason: 'lost', head: result.head }
-        expected++
-        events.push(event)
+        if (event.offset !== this.lastSent + 1 || epochOf(event.id) !== this.epoch) {
+          await this.reset('lost', result.head, reported)
+          return
+        }
+        this.lastSent = event.offset
+        written++
+        if (this.send(event, undefined, false)) skipped = null
+        else skipped = event
+        if (conn.queued >= maxBytes && !conn.flush()) {
+          await conn.whenWritable()
+          if (conn.closed) return
+        }
       }
-      if (result.complete) return { status: 'ok', events, head: result.head }
-      if (events.length >= maxReplay || result.events.length === 0) return { status: 'gap', reason: 'limit', head: result.head }
-      cursor = (events[events.length - 1] as StoredEvent).id
-    }
-    throw new Error('replay store read did not terminate')
-  }
-
-  /** Writes replayed events; filtered ones still advance the cursor, and the client's with it. */
-  private replay (events: StoredEvent[]): void {
-    const { conn } = this
-    let skipped: StoredEvent | null = null
-    for (const event of events) {
-      if (event.offset <= this.lastSent) continue
-      this.lastSent = event.offset
-      if (this.send(event, undefined, false)) skipped = null
-      else skipped = event
+      hub.counters.replayedEvents += result.events.length
+      if (result.complete) break
+      if (result.events.length === 0) {
+        // A store that says there is more but returns nothing would loop forever.
+        await this.reset('lost', result.head, reported)
+        return
+      }
     }
     if (skipped !== null) conn.write('id: ' + skipped.id + '\n\n', false)
-    this.hub.counters.replayedEvents += events.length
+    // Live items wait for the client to take the replay, so they do not overflow its queue.
+    if (written > 0 && !conn.flush()) await conn.whenWritable()
   }
 
   /** Writes one event if the filter lets it through; false when it was filtered out. */

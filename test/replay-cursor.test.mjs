@@ -154,7 +154,7 @@ test('a configured reset event name', async (t) => {
 })
 
 test('a store that fails: the client still gets a 200 stream that ends (so it retries), the process lives on', async (t) => {
-  for (const method of ['subscribe', 'head', 'readAfter']) {
+  for (const method of ['subscribe', 'head']) {
     const store = spyStore(memoryStore())
     const { app, s } = await replayApp(t, { store })
     const [event] = await published(s, 1)
@@ -168,6 +168,19 @@ test('a store that fails: the client still gets a 200 stream that ends (so it re
     const again = await injectEvents(app, { url: '/s', headers: { 'last-event-id': event.id } }, { count: 1, timeoutMs: 300 }).catch((err) => err)
     t.match(again.message, /0 of 1 events/, `${method}: the next attempt is served normally (and waits for live events)`)
   }
+})
+
+test('a replay read that fails ends in a reset notice, not in a stream that ends and is retried', async (t) => {
+  const store = spyStore(memoryStore())
+  const { app, s } = await replayApp(t, { store })
+  const [event] = await published(s, 2)
+  store.failing.add('readAfter')
+  const res = await injectEvents(app, { url: '/s', headers: { 'last-event-id': event.id } }, { count: 1 })
+  t.equal(res.statusCode, 200)
+  t.equal(res.events[0].type, 'reset')
+  t.same(JSON.parse(res.events[0].data), { reason: 'lost', lastEventId: event.id, head: res.events[0].lastEventId })
+  t.equal(app.sse.metrics().storeErrors, 1, 'counted as a store error')
+  t.equal(app.sse.metrics().resets.lost, 1, 'and as a reset')
 })
 
 test('subscribe() mistakes are HTTP errors before any byte is sent', async (t) => {

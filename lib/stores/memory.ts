@@ -181,8 +181,10 @@ class MemoryStore implements MemoryReplayStore {
     if (last < first - 1) return { status: 'gap', reason: 'trimmed', head }
     const limit = options?.limit
     const wanted = stream.top - last
-    const n = limit !== undefined && limit >= 0 && limit < wanted ? limit : wanted
+    let n = limit !== undefined && limit >= 0 && limit < wanted ? limit : wanted
     const from = stream.start + (last + 1 - first)
+    const maxBytes = options?.maxBytes
+    if (maxBytes !== undefined && maxBytes >= 0) n = withinBytes(stream.events, from, n, maxBytes)
     return { status: 'ok', events: stream.events.slice(from, from + n) as StoredEvent[], head, complete: n === wanted }
   }
 
@@ -408,6 +410,16 @@ class MemorySubscription implements LiveSubscription, AsyncIterator<LiveItem> {
     this.waiter = null
     waiter?.({ value: undefined, done: true })
   }
+}
+
+/** How many of the `n` events from `from` fit in `maxBytes` of data (at least one). */
+function withinBytes (events: Array<StoredEvent | undefined>, from: number, n: number, maxBytes: number): number {
+  let bytes = 0
+  for (let i = 0; i < n; i++) {
+    bytes += (events[from + i] as StoredEvent).data.length
+    if (bytes > maxBytes) return Math.max(1, i)
+  }
+  return n
 }
 
 function sizeOf (event: StoredEvent): number {

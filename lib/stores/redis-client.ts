@@ -57,30 +57,40 @@ export function isReplyError (err: unknown): boolean {
 export function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new FST_SSE_STORE_TIMEOUT(what, ms)), Math.max(0, ms))
+    // Timers run before I/O in a loop turn: after a stall of the event loop, a reply already
+    // received would lose to its own timeout. One turn of I/O first lets it win.
+    timer = setTimeout(() => setImmediate(() => reject(new FST_SSE_STORE_TIMEOUT(what, ms))), Math.max(0, ms))
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * The next `ready` of one client, behind one listener however many commands wait for it: an
+ * outage with many commands waiting must not pile listeners onto the application's client.
+ */
+class ReadyGate {
+  private next: Promise<void> | undefined
+  constructor (private readonly emitter: Any) {}
+
+  wait (): Promise<void> {
+    this.next ??= new Promise((resolve) => {
+      this.emitter.once('ready', () => {
+        this.next = undefined
+        resolve()
+      })
+    })
+    return this.next
+  }
 }
 
 /**
  * Waits for `ready` instead of leaning on the client's offline queue: a command parked there
  * would run whenever the connection returns, long after its caller gave up.
  */
-function whenReady (emitter: Any, isReady: () => boolean, isDead: () => boolean, ms: number, what: string): Promise<void> {
+function whenReady (gate: ReadyGate, isReady: () => boolean, isDead: () => boolean, ms: number, what: string): Promise<void> {
   if (isReady()) return Promise.resolve()
   if (isDead()) return Promise.reject(new FST_SSE_STORE_UNAVAILABLE(what, 'the Redis client is closed or was never connected'))
-  return new Promise((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      emitter.off('ready', done)
-      resolve()
-    }
-    const timer = setTimeout(() => {
-      emitter.off('ready', done)
-      reject(new FST_SSE_STORE_TIMEOUT(what + ' (Redis not connected)', ms))
-    }, Math.max(0, ms))
-    emitter.on('ready', done)
-  })
+  return withTimeout(gate.wait(), ms, what + ' (Redis not connected)')
 }
 
 function onEvent (emitter: Any, name: string, listener: () => void): () => void {
@@ -90,13 +100,16 @@ function onEvent (emitter: Any, name: string, listener: () => void): () => void 
 
 class Ioredis implements CommandConnection {
   readonly kind = 'ioredis' as const
-  constructor (private readonly client: Any) {}
+  private readonly gate: ReadyGate
+  constructor (private readonly client: Any) {
+    this.gate = new ReadyGate(client)
+  }
 
   async send (args: string[], timeoutMs: number, what: string): Promise<unknown> {
     const started = Date.now()
     const client = this.client
     // 'wait' is a lazyConnect client that has not connected yet: the command itself connects it.
-    await whenReady(client, () => client.status === 'ready' || client.status === 'wait',
+    await whenReady(this.gate, () => client.status === 'ready' || client.status === 'wait',
       () => client.status === 'end', timeoutMs, what)
     return withTimeout(client.call(...args), timeoutMs - (Date.now() - started), what)
   }
@@ -107,6 +120,7 @@ class Ioredis implements CommandConnection {
 
   openSubscriber (onError: (err: Error) => void): SubscriberConnection {
     const sub = this.client.duplicate()
+    const subGate = new ReadyGate(sub)
     sub.on('error', onError)
     let handler: (channel: string, message: string) => void = () => {}
     let reconnect: () => void = () => {}
@@ -123,7 +137,7 @@ class Ioredis implements CommandConnection {
     return {
       subscribe: async (channel) => { await sub.subscribe(channel) },
       unsubscribe: async (channel) => { await sub.unsubscribe(channel) },
-      ready: () => whenReady(sub, () => sub.status === 'ready', () => sub.status === 'end', 2 ** 31 - 1, 'subscribe'),
+      ready: () => whenReady(subGate, () => sub.status === 'ready', () => sub.status === 'end', 2 ** 31 - 1, 'subscribe'),
       onMessage: (h) => { handler = h },
       onReconnect: (h) => { reconnect = h },
       close: async () => {
@@ -141,12 +155,15 @@ class Ioredis implements CommandConnection {
 
 class NodeRedis implements CommandConnection {
   readonly kind = 'node-redis' as const
-  constructor (private readonly client: Any) {}
+  private readonly gate: ReadyGate
+  constructor (private readonly client: Any) {
+    this.gate = new ReadyGate(client)
+  }
 
   async send (args: string[], timeoutMs: number, what: string): Promise<unknown> {
     const started = Date.now()
     const client = this.client
-    await whenReady(client, () => client.isReady === true, () => client.isOpen !== true, timeoutMs, what)
+    await whenReady(this.gate, () => client.isReady === true, () => client.isOpen !== true, timeoutMs, what)
     return withTimeout(client.sendCommand(args), timeoutMs - (Date.now() - started), what)
   }
 
@@ -156,6 +173,7 @@ class NodeRedis implements CommandConnection {
 
   openSubscriber (onError: (err: Error) => void): SubscriberConnection {
     const sub = this.client.duplicate()
+    const subGate = new ReadyGate(sub)
     sub.on('error', onError)
     let handler: (channel: string, message: string) => void = () => {}
     let reconnect: () => void = () => {}
@@ -173,7 +191,7 @@ class NodeRedis implements CommandConnection {
       unsubscribe: async (channel) => { await sub.unsubscribe(channel, listener) },
       ready: async () => {
         await connecting
-        await whenReady(sub, () => sub.isReady === true, () => sub.isOpen !== true, 2 ** 31 - 1, 'subscribe')
+        await whenReady(subGate, () => sub.isReady === true, () => sub.isOpen !== true, 2 ** 31 - 1, 'subscribe')
       },
       onMessage: (h) => { handler = h },
       onReconnect: (h) => { reconnect = h },

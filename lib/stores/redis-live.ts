@@ -154,7 +154,7 @@ export class Channel {
    * they are all still here and end at the cursor: a reconnect storm on one stream is then
    * served without Redis. Undefined when only the log can answer.
    */
-  recentAfter (epoch: string, offset: number, count: number): StoredEvent[] | undefined {
+  recentAfter (epoch: string, offset: number, count: number, maxBytes: number): StoredEvent[] | undefined {
     const c = this.cursor
     if (c === undefined || c.epoch !== epoch || offset > c.offset) return undefined
     if (offset === c.offset) return []
@@ -162,7 +162,13 @@ export class Channel {
     const first = recent[0]
     if (first === undefined || offset + 1 < first.offset || recent[recent.length - 1]?.offset !== c.offset) return undefined
     const start = offset + 1 - first.offset
-    return recent.slice(start, start + count)
+    const end = Math.min(recent.length, start + count)
+    let bytes = 0
+    for (let i = start; i < end; i++) {
+      bytes += (recent[i] as StoredEvent).data.length
+      if (bytes > maxBytes) return recent.slice(start, Math.max(start + 1, i))
+    }
+    return recent.slice(start, end)
   }
 
   /**

@@ -90,8 +90,12 @@ return {'ok', ep, id, ts}
 
 /**
  * KEYS: log, meta. ARGV: candidate epoch, guard, meta ttl, channel, cursor epoch ('' = head
- * only), first wanted offset, cursor offset, count, max age ms (0 = none).
+ * only), first wanted offset, cursor offset, count, max age ms (0 = none), max data bytes.
  * Returns {'head', head} | {'gap', reason, head} | {'ok', head, entries?}.
+ *
+ * Entries are taken a few at a time and the answer stops before `max bytes` of data (after
+ * the first entry whatever its size): one read of a log of large events is bounded in the
+ * script's memory and in the reply, not only in count.
  */
 const READ = PRELUDE + `
 local ep, top = ensure_meta(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
@@ -102,7 +106,33 @@ local last = tonumber(ARGV[7])
 if last > top then return {'gap', 'ahead', head} end
 if last == top then return {'ok', head} end
 local start = ARGV[6] .. '-0'
-local entries = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', ARGV[8])
+local count = tonumber(ARGV[8])
+local max_bytes = tonumber(ARGV[10])
+local entries = {}
+local bytes = 0
+local from = start
+local full = false
+while not full and #entries < count do
+  local wanted = math.min(count - #entries, 8)
+  local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', wanted)
+  if #batch == 0 then break end
+  for _, entry in ipairs(batch) do
+    local f = entry[2]
+    local size = 0
+    for i = 1, #f, 2 do
+      if f[i] == 'd' then size = #f[i + 1] end
+    end
+    if #entries > 0 and bytes + size > max_bytes then
+      full = true
+      break
+    end
+    bytes = bytes + size
+    entries[#entries + 1] = entry
+  end
+  if #batch < wanted then break end
+  local last_id = batch[#batch][1]
+  from = string.format('%d', tonumber(string.sub(last_id, 1, string.find(last_id, '-') - 1)) + 1) .. '-0'
+end
 local first = entries[1]
 if not first or first[1] ~= start then return {'gap', 'trimmed', head} end
 local max_age = tonumber(ARGV[9])

@@ -37,6 +37,8 @@ export interface RedisStoreOptions {
   readTimeoutMs?: number
   /** Most events fetched by one read command. Default 1000. */
   readCount?: number
+  /** Most bytes of event data fetched by one read command (the first event whatever its size). Default 1 MiB. */
+  readBytes?: number
   /** How long a key stays subscribed after its last local subscriber left. Default 10 000. */
   lingerMs?: number
   /** How often each subscribed key's position is compared with Redis, to find a lost last message. Default 30 000; 0: never. */
@@ -59,6 +61,7 @@ interface Resolved {
   appendTimeoutMs: number
   readTimeoutMs: number
   readCount: number
+  readBytes: number
   lingerMs: number
   positionCheckMs: number
   guard: boolean
@@ -90,6 +93,7 @@ function resolve (o: RedisStoreOptions): Resolved {
     appendTimeoutMs: int(o.appendTimeoutMs, 'appendTimeoutMs', 2000, 1),
     readTimeoutMs: int(o.readTimeoutMs, 'readTimeoutMs', 2000, 1),
     readCount: int(o.readCount, 'readCount', 1000, 1),
+    readBytes: int(o.readBytes, 'readBytes', 1024 * 1024, 1),
     lingerMs: int(o.lingerMs, 'lingerMs', 10_000, 0),
     positionCheckMs: int(o.positionCheckMs, 'positionCheckMs', 30_000, 0),
     guard: o.rotateEpochOnServerChange ?? true,
@@ -157,13 +161,23 @@ class RedisStore implements ReplayStore {
   private readonly channels = new Map<string, Channel>()
   private readonly reads = new Map<string, Promise<ReadResult> | Promise<string>>()
   private readonly recentBudget = { used: 0, max: RECENT_BUDGET }
-  /** Redis clock minus ours, so a script can refuse an append whose caller already gave up. */
+  /**
+   * Redis clock minus ours, on the early side, so a script can refuse an append whose caller
+   * already gave up. Unknown after every (re)connect (the server may be another one) until
+   * measured again; no append is sent meanwhile.
+   */
   private clockOffset: number | undefined
+  private clockGeneration = 0
+  private measuring: Promise<void> | undefined
   private readonly stopReadyListener: () => void
   private positionTimer: NodeJS.Timeout | undefined
 
   constructor (private readonly redis: CommandConnection, private readonly o: Resolved) {
-    this.stopReadyListener = redis.onReady(() => { this.clockOffset = undefined })
+    this.stopReadyListener = redis.onReady(() => {
+      this.clockOffset = undefined
+      this.clockGeneration++
+      this.measuring = undefined
+    })
   }
 
   async append (key: StreamKey, input: AppendInput, options: AppendOptions = {}): Promise<StoredEvent> {
@@ -186,10 +200,27 @@ class RedisStore implements ReplayStore {
     // idempotency key (node-redis rejects such commands; ioredis resends them itself), so a
     // retry can never create a second event.
     for (let attempt = 0; ; attempt++) {
-      const remaining = deadline - Date.now()
+      let remaining = deadline - Date.now()
       if (remaining <= 0) throw new FST_SSE_STORE_TIMEOUT(what, timeout)
-      const serverDeadline = this.clockOffset === undefined ? 0 : deadline + this.clockOffset
-      if (this.clockOffset === undefined) void this.measureClock()
+      if (this.clockOffset === undefined) {
+        // Every append carries a deadline Redis checks, in every state of the connection: one
+        // that arrives after its caller gave up is refused, never stored.
+        try {
+          await abortable(withTimeout(this.measureClock(), remaining, what), signal)
+        } catch (err) {
+          if (isAborted(signal)) throw err
+          throw new FST_SSE_STORE_TIMEOUT(what, timeout)
+        }
+        remaining = deadline - Date.now()
+        if (this.clockOffset === undefined || remaining <= 0) {
+          if (Date.now() >= deadline) throw new FST_SSE_STORE_TIMEOUT(what, timeout)
+          await sleep(Math.min(50 * 2 ** attempt, 500, Math.max(0, deadline - Date.now())))
+          continue
+        }
+      }
+      // Earlier than ours by a margin, so a reply to an append Redis ran just in time has that
+      // long to reach us before we report a timeout.
+      const serverDeadline = deadline + this.clockOffset - Math.min(250, Math.floor(timeout / 4))
       let reply: unknown
       try {
         reply = await abortable(this.script(appendScript, [keys.log, keys.meta, keys.idem + idem], [
@@ -226,20 +257,23 @@ class RedisStore implements ReplayStore {
       return { status: 'gap', reason: 'malformed', head }
     }
     const count = Math.min(limit, this.o.readCount)
+    const maxBytes = options.maxBytes
+    if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 0)) throw new FST_SSE_INVALID_OPTION(`maxBytes must be a non-negative integer, got ${String(maxBytes)}`)
+    const bytes = Math.min(maxBytes ?? this.o.readBytes, this.o.readBytes)
     const maxAgeMs = options.retention?.maxAgeMs ?? this.o.maxAgeMs
     // A stream subscribed here answers from what it delivered last, without Redis, when the
     // answer cannot differ from the log's: no age limit (only Redis's clock decides those), and
     // no further back than the log is sure to keep (MAXLEN ~ keeps at least maxEvents).
     if (maxAgeMs === 0) {
       const maxEvents = options.retention?.maxEvents ?? this.o.maxEvents
-      const local = this.recentRead(keys, position.epoch, position.offset, count, maxEvents)
+      const local = this.recentRead(keys, position.epoch, position.offset, count, bytes, maxEvents)
       if (local !== undefined) return local
     }
     // Identical reads in flight share one command.
-    const id = keys.log + '\n' + lastId + '\n' + count + '\n' + maxAgeMs
+    const id = keys.log + '\n' + lastId + '\n' + count + '\n' + bytes + '\n' + maxAgeMs
     let shared = this.reads.get(id) as Promise<ReadResult> | undefined
     if (shared === undefined) {
-      shared = this.read(keys, position.epoch, position.offset, count, maxAgeMs).finally(() => this.reads.delete(id))
+      shared = this.read(keys, position.epoch, position.offset, count, bytes, maxAgeMs).finally(() => this.reads.delete(id))
       this.reads.set(id, shared)
       if (maxAgeMs === 0) {
         shared.then((result) => {
@@ -292,25 +326,28 @@ class RedisStore implements ReplayStore {
     await subscriber?.close()
   }
 
-  /** The head as Redis has it; concurrent calls for one key share one command. */
-  private async remoteHead (key: StreamKey): Promise<string> {
+  /**
+   * The head as Redis has it; concurrent calls for one key share one command, except a
+   * `fresh` one: positioning a new subscription needs a head read after it was confirmed, not
+   * one sent before and still in flight.
+   */
+  private async remoteHead (key: StreamKey, fresh = false): Promise<string> {
     const keys = this.keys(key)
     const id = keys.log + '\nhead'
-    let shared = this.reads.get(id) as Promise<unknown> | undefined
-    if (shared === undefined) {
-      shared = this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, '', 0, 0, 0), this.o.readTimeoutMs, 'head')
-        .then((reply) => String((reply as string[])[1]), (err) => { throw wrap('head', err) })
-        .finally(() => this.reads.delete(id))
-      this.reads.set(id, shared as Promise<never>)
-    }
-    return shared as Promise<string>
+    const shared = fresh ? undefined : this.reads.get(id) as Promise<string> | undefined
+    if (shared !== undefined) return shared
+    const read: Promise<string> = this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, '', 0, 0, 0, 0), this.o.readTimeoutMs, 'head')
+      .then((reply) => String((reply as string[])[1]), (err) => { throw wrap('head', err) })
+      .finally(() => { if (this.reads.get(id) === read) this.reads.delete(id) })
+    this.reads.set(id, read)
+    return read
   }
 
-  private recentRead (keys: StreamKeys, epoch: string, offset: number, count: number, maxEvents: number): ReadResult | undefined {
+  private recentRead (keys: StreamKeys, epoch: string, offset: number, count: number, bytes: number, maxEvents: number): ReadResult | undefined {
     const channel = this.channels.get(keys.channel)
     const cursor = channel?.cursor
     if (channel === undefined || cursor === undefined || cursor.offset - offset > maxEvents) return undefined
-    const events = channel.recentAfter(epoch, offset, count)
+    const events = channel.recentAfter(epoch, offset, count, bytes)
     if (events === undefined) return undefined
     const last = events.length === 0 ? offset : (events[events.length - 1] as StoredEvent).offset
     return { status: 'ok', events, head: cursor.epoch + ':' + cursor.offset, complete: last === cursor.offset }
@@ -326,10 +363,10 @@ class RedisStore implements ReplayStore {
     return cursor === undefined ? undefined : Promise.resolve(cursor.epoch + ':' + cursor.offset)
   }
 
-  private async read (keys: StreamKeys, epoch: string, offset: number, count: number, maxAgeMs: number): Promise<ReadResult> {
+  private async read (keys: StreamKeys, epoch: string, offset: number, count: number, bytes: number, maxAgeMs: number): Promise<ReadResult> {
     let reply: unknown[]
     try {
-      reply = await this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, epoch, offset, count, maxAgeMs), this.o.readTimeoutMs, 'readAfter') as unknown[]
+      reply = await this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, epoch, offset, count, bytes, maxAgeMs), this.o.readTimeoutMs, 'readAfter') as unknown[]
     } catch (err) {
       throw wrap('readAfter', err)
     }
@@ -342,9 +379,9 @@ class RedisStore implements ReplayStore {
     return { status: 'ok', events, head, complete: last === top }
   }
 
-  private readArgs (keys: StreamKeys, epoch: string, offset: number, count: number, maxAgeMs: number): string[] {
+  private readArgs (keys: StreamKeys, epoch: string, offset: number, count: number, bytes: number, maxAgeMs: number): string[] {
     return [newEpoch(), this.o.guard ? '1' : '0', String(this.o.metaTtlMs), keys.channel,
-      epoch, String(offset + 1), String(offset), String(count), String(maxAgeMs)]
+      epoch, String(offset + 1), String(offset), String(count), String(maxAgeMs), String(bytes)]
   }
 
   /** EVALSHA, and EVAL once when the server does not know the script (first use, restart). */
@@ -360,8 +397,8 @@ class RedisStore implements ReplayStore {
 
   private openChannel (key: StreamKey, keys: StreamKeys): Channel {
     const channel: Channel = new Channel({
-      readAfter: async (epoch, offset) => this.read(keys, epoch, offset, this.o.readCount, this.o.maxAgeMs),
-      head: async () => this.remoteHead(key),
+      readAfter: async (epoch, offset) => this.read(keys, epoch, offset, this.o.readCount, this.o.readBytes, this.o.maxAgeMs),
+      head: async () => this.remoteHead(key, true),
       subscribe: async () => {
         const subscriber = this.openSubscriber()
         await subscriber.ready()
@@ -419,12 +456,24 @@ class RedisStore implements ReplayStore {
     }))
   }
 
-  private async measureClock (): Promise<void> {
+  /** One TIME round trip shared by every append waiting for it. */
+  private measureClock (): Promise<void> {
+    this.measuring ??= this.timeOnce().finally(() => { this.measuring = undefined })
+    return this.measuring
+  }
+
+  private async timeOnce (): Promise<void> {
+    const generation = this.clockGeneration
     try {
       const before = Date.now()
       const [seconds, micros] = await this.redis.send(['TIME'], this.o.readTimeoutMs, 'clock') as [string, string]
       const after = Date.now()
-      this.clockOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - Math.round((before + after) / 2)
+      // A reply from before a reconnect may be another server's clock. A slow round trip
+      // leaves too wide an error: measure again on the next append.
+      if (generation !== this.clockGeneration || after - before > this.o.appendTimeoutMs / 2) return
+      // The server read its clock somewhere between `before` and `after`; assuming `after`
+      // puts every deadline early, never late.
+      this.clockOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - after
     } catch {}
   }
 

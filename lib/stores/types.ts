@@ -75,6 +75,8 @@ export interface AppendOptions {
 
 export interface ReadOptions {
   limit?: number
+  /** Most bytes of event data in one answer; the first event is returned whatever its size. */
+  maxBytes?: number
   signal?: AbortSignal
   retention?: Retention
 }
@@ -83,7 +85,7 @@ export interface ReplayStore {
   readonly capabilities: StoreCapabilities
   /** Assigns the next offset atomically, stores the event, applies retention and delivers it to live subscribers. */
   append: (key: StreamKey, input: AppendInput, options?: AppendOptions) => Promise<StoredEvent>
-  /** The events after `lastId`, at most `limit`, in order, as one consistent snapshot; or a gap with its reason. */
+  /** The events after `lastId`, at most `limit` and `maxBytes` (at least one), in order, as one consistent snapshot; or a gap with its reason. */
   readAfter: (key: StreamKey, lastId: string, options?: ReadOptions) => Promise<ReadResult>
   /** `<epoch>:<top>`; creates the stream's epoch if absent. */
   head: (key: StreamKey) => Promise<string>

@@ -1,0 +1,80 @@
+// An append that timed out is never stored, in every state of the Redis connection (also right
+// after a reconnect, before the store knows Redis's clock again), and an outage does not pile
+// listeners onto the application's client.
+import t0, { test } from 'tap'
+import { redisStore } from 'fastify-typed-sse'
+import { CLIENTS, collect, connectClient, requireRedisServer, startRedis, waitFor } from './helpers/redis-server.mjs'
+
+const failOn = (t) => {
+  const fail = (err) => t.fail(`unexpected ${err?.stack ?? err}`)
+  process.on('unhandledRejection', fail)
+  process.on('uncaughtException', fail)
+  t.teardown(() => {
+    process.off('unhandledRejection', fail)
+    process.off('uncaughtException', fail)
+  })
+}
+
+if (requireRedisServer(t0)) {
+  const redis = await startRedis()
+  t0.teardown(() => redis.stop())
+  let n = 0
+
+  const ready = (conn) => conn.kind === 'ioredis' ? conn.client.status === 'ready' : conn.client.isReady === true
+
+  for (const kind of CLIENTS) {
+    test(`${kind}: appends refused during CLIENT PAUSE right after a reconnect are never stored`, async (t) => {
+      failOn(t)
+      const prefix = `dl${++n}:`
+      const conn = await connectClient(kind, redis.port)
+      const store = redisStore({ client: conn.client, prefix, appendTimeoutMs: 300, positionCheckMs: 0 })
+      t.teardown(async () => { await store.close(); await conn.close() })
+      const sub = collect(await store.subscribe('k'))
+      await store.append('k', { data: 'before' })
+      await redis.command('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => {})
+      await waitFor(() => !ready(conn), 2000, 'the command connection to drop').catch(() => {})
+      await waitFor(() => ready(conn), 5000, 'the command connection to come back')
+      await redis.command('CLIENT', 'PAUSE', '1500')
+      const paused = await Promise.allSettled([1, 2, 3].map((i) => store.append('k', { data: `paused ${i}` })))
+      t.same(paused.map((p) => p.status === 'rejected' ? p.reason.code : 'stored'), Array(3).fill('FST_SSE_STORE_TIMEOUT'), 'every append in the pause is refused')
+      // The pause ends; a later append goes through, and is the only thing after `before`.
+      await waitFor(async () => store.append('k', { data: 'after' }).then(() => true, () => false), 5000, 'an append after the pause')
+      await waitFor(() => sub.events().some((e) => e.data === 'after'), 5000, 'the later append delivered')
+      const log = await redis.command('XRANGE', (await redis.command('KEYS', `${prefix}*:log`))[0], '-', '+')
+      t.same(log.map(([, fields]) => fields[1]).filter((d) => d !== 'after'), ['before'], 'no refused append was stored')
+      t.notOk(sub.events().some((e) => e.data.startsWith('paused')), 'none was delivered')
+    })
+  }
+
+  // A real outage: the server is stopped and started again, so these run last.
+  for (const kind of CLIENTS) {
+
+    test(`${kind}: an outage with many waiting commands adds one ready listener, not one per command`, async (t) => {
+      failOn(t)
+      const warnings = []
+      const onWarning = (warning) => warnings.push(warning)
+      process.on('warning', onWarning)
+      t.teardown(() => process.off('warning', onWarning))
+      const conn = await connectClient(kind, redis.port)
+      const store = redisStore({ client: conn.client, prefix: `ml${++n}:`, appendTimeoutMs: 300, readTimeoutMs: 300 })
+      t.teardown(async () => { await store.close(); await conn.close() })
+      await store.append('k', { data: 'warm-up' })
+      await redis.kill()
+      await waitFor(() => !ready(conn), 2000, 'the command connection to drop')
+      const ops = []
+      for (let i = 0; i < 30; i++) {
+        ops.push(store.append('k', { data: String(i) }).catch((err) => err.code))
+        ops.push(store.readAfter('k', 'zzz:1').catch((err) => err.code))
+      }
+      await new Promise((resolve) => setImmediate(resolve))
+      const listeners = conn.client.listenerCount('ready')
+      const codes = await Promise.all(ops)
+      t.ok(codes.every((code) => code === 'FST_SSE_STORE_TIMEOUT'), 'every command failed with a timeout')
+      await new Promise((resolve) => setImmediate(resolve))
+      t.ok(listeners <= 3, `${listeners} ready listeners while 60 commands waited`)
+      t.same(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), [], 'no MaxListenersExceededWarning')
+      await redis.start()
+      await waitFor(() => ready(conn), 5000, 'the connection to come back')
+    })
+  }
+}
