@@ -24,6 +24,12 @@ const esmOnly = 'createRequire)(import.meta.url)'
 const peerSource = readFileSync(peerRequire, 'utf8')
 if (!peerSource.includes(esmOnly)) throw new Error(`${peerRequire}: expected ${esmOnly}`)
 writeFileSync(peerRequire, peerSource.replace(esmOnly, 'createRequire)(__filename)'))
+// One declaration of what the package adds to Fastify's types, shared by both builds: a program
+// with ESM files and .cts files loads both, and two declarations of `reply.sse` with distinct
+// types do not merge (see lib/fastify-augment.ts). The ESM copy only loads the CommonJS one.
+writeFileSync(join(root, 'dist/esm/fastify-augment.d.ts'),
+  "// Declared once for both builds: see lib/fastify-augment.ts.\nimport '../cjs/fastify-augment.js';\nexport {};\n")
+rmSync(join(root, 'dist/esm/fastify-augment.d.ts.map'), { force: true })
 for (const [dir, type] of [['dist/cjs', 'commonjs'], ['dist/esm', 'module']]) {
   mkdirSync(join(root, dir), { recursive: true })
   writeFileSync(join(root, dir, 'package.json'), `{ "type": "${type}" }\n`)
