@@ -64,7 +64,9 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
     const sse = (route as { sse?: SseRouteOptions }).sse
     if (sse === undefined) return
     // `this` is the instance declaring the route: its logger carries that context's bindings.
-    route.config = { ...route.config, [kRoute]: compileRoute(sse, runtime, route, this.log) }
+    // Compiled before the spread: compiling may add to the config (documentation hooks).
+    const compiled = compileRoute(sse, runtime, route, this.log)
+    route.config = { ...route.config, [kRoute]: compiled }
   })
 
   const fanout = new Fanout(runtime, checkStore(opts?.store), fastify.log)
