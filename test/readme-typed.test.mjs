@@ -117,7 +117,8 @@ test('the TypeBox 1.x route: typed through its provider, a bad yield is an error
   host.readFile = (name) => name === file ? broken : readFile(name)
   const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram(blocks, compilerOptions, host))
   const line = broken.split('\n').findIndex((l) => l.includes("status: 'ok'"))
-  t.same(diagnostics.map((d) => d.file.getLineAndCharacterOfPosition(d.start).line), [line], 'one error, on the yield line')
+  t.ok(diagnostics.length > 0, 'the bad item is an error')
+  t.same([...new Set(diagnostics.map((d) => d.file.getLineAndCharacterOfPosition(d.start).line))], [line], 'reported on the yield line only')
 
   const { provider } = await load()
   const app = await provider.buildCi()
