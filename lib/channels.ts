@@ -1,4 +1,4 @@
-import type { Static, TSchema } from '@sinclair/typebox'
+import type { EventSchema, StaticOf } from './event-types.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { encodeFrame, type DataSerializer, type SseItem } from './encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from './errors.js'
@@ -30,8 +30,8 @@ export interface SseChannelOptions<Events extends EventMap = EventMap> extends E
 export type PublishItem<Events extends EventMap = EventMap> = string extends keyof Events
   ? { event?: string, data: unknown }
   : { [Name in keyof Events & string]: Name extends 'message'
-      ? { event?: 'message', data: Static<Events[Name]> }
-      : { event: Name, data: Static<Events[Name]> } }[keyof Events & string]
+      ? { event?: 'message', data: StaticOf<Events[Name]> }
+      : { event: Name, data: StaticOf<Events[Name]> } }[keyof Events & string]
 
 export interface PublishOptions {
   /** Repeating a publish with the same key within the store's window stores it once and returns the first result. */
@@ -47,7 +47,7 @@ export interface FilterEvent<Events extends EventMap = EventMap> {
   /** The data as stored (serialized text). */
   readonly text: string
   /** `text` parsed as JSON (parsed once per event, shared by every connection), or `text` when it is not JSON. */
-  readonly data: string extends keyof Events ? unknown : Static<Events[keyof Events]>
+  readonly data: string extends keyof Events ? unknown : StaticOf<Events[keyof Events]>
 }
 
 /** What an `onReset` hook gets: why the client must resync, and a way to send it a snapshot. */
@@ -258,4 +258,4 @@ function nonNegative (value: unknown, name: string): number {
   return value
 }
 
-export type { EventMap, TSchema }
+export type { EventMap, EventSchema }

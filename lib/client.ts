@@ -1,4 +1,4 @@
-import type { Static, TSchema } from '@sinclair/typebox'
+import type { StaticOf } from './event-types.js'
 
 // The browser side: typed listeners over EventSource. Type imports only, so this file
 // compiles to code that loads nothing (no server code, no TypeBox).
@@ -22,12 +22,16 @@ export type EventSourceConstructor = new (url: string | URL, init?: { withCreden
 
 /**
  * The data type of each event, from the server's event map (TypeBox schemas, via
- * `import type`) or from a plain map of data types.
+ * `import type`; TypeBox 1.x schemas also need the type provider, as `Provider`) or from a
+ * plain map of data types.
  */
-export type ClientEventData<Events> = {
-  // `infer … extends` rather than a plain conditional: TypeScript cannot bound Static<> over an unconstrained map otherwise.
-  [Name in keyof Events]: Events[Name] extends infer Schema extends TSchema ? Static<Schema> : Events[Name]
+export type ClientEventData<Events, Provider = unknown> = {
+  // `infer … extends` rather than a plain conditional: TypeScript cannot bound the static type over an unconstrained map otherwise.
+  [Name in keyof Events]: Events[Name] extends infer Schema extends TypeBoxSchema ? StaticOf<Schema, Provider> : Events[Name]
 }
+
+/** What marks a TypeBox schema (0.34's phantom `static`, 1.x's `~kind`), as opposed to a plain data type. */
+type TypeBoxSchema = { readonly static: unknown, readonly params: unknown[] } | { readonly '~kind': string }
 
 export type SseClientError =
   /** The connection failed or dropped; EventSource reconnects on its own unless `readyState` is CLOSED (2). */
@@ -46,11 +50,11 @@ export interface SseClientOptions {
   parse?: (text: string, event: string) => unknown
 }
 
-export interface SseClient<Events> {
+export interface SseClient<Events, Provider = unknown> {
   /** Calls `listener` with the parsed data of each `event` event. Returns a function that removes it. */
   on: <Name extends keyof Events & string>(
     event: Name,
-    listener: (data: ClientEventData<Events>[Name], message: MessageEventLike) => void
+    listener: (data: ClientEventData<Events, Provider>[Name], message: MessageEventLike) => void
   ) => () => void
   /** Connection failures, unparsable data and the server's `error` events. Returns a function that removes the listener. */
   onError: (listener: (error: SseClientError) => void) => () => void
@@ -66,7 +70,7 @@ export interface SseClient<Events> {
  *     const client = createSseClient<typeof progressEvents>('/jobs/1/progress')
  *     client.on('progress', (data) => bar.set(data.percent))
  */
-export function createSseClient<Events> (url: string | URL, options: SseClientOptions = {}): SseClient<Events> {
+export function createSseClient<Events, Provider = unknown> (url: string | URL, options: SseClientOptions = {}): SseClient<Events, Provider> {
   const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource
   if (typeof EventSourceImpl !== 'function') {
     throw new TypeError('createSseClient: no EventSource in this environment; pass one as options.EventSource')
@@ -100,7 +104,7 @@ export function createSseClient<Events> (url: string | URL, options: SseClientOp
       const handler = (message: Partial<MessageEventLike>): void => {
         if (typeof message.data !== 'string') return // EventSource's own error event
         const result = decode(message as MessageEventLike)
-        if (result.ok) listener(result.value as ClientEventData<Events>[typeof event], message as MessageEventLike)
+        if (result.ok) listener(result.value as ClientEventData<Events, Provider>[typeof event], message as MessageEventLike)
       }
       source.addEventListener(event, handler)
       return () => source.removeEventListener(event, handler)

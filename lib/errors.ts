@@ -3,53 +3,78 @@ import createError from '@fastify/error'
 // Every error the plugin raises carries a stable `code`, so applications can branch on it
 // and logs can be searched for it, the way Fastify's own errors work.
 
-export const FST_SSE_INVALID_OPTION = createError(
+/** An error raised by the plugin: `code` is stable across versions. */
+export interface SseError<Code extends string = string, Status extends number = number> extends Error {
+  code: Code
+  name: string
+  statusCode: Status
+}
+
+/** The class of one coded error: `new X(…)` or `X(…)`, and `err instanceof X`. */
+export interface SseErrorConstructor<Code extends string = string, Status extends number = number> {
+  new (...args: any[]): SseError<Code, Status>
+  (...args: any[]): SseError<Code, Status>
+  readonly prototype: SseError<Code, Status>
+}
+
+/**
+ * `createError` under a type of our own: the one TypeScript would infer names the `createError`
+ * namespace of @fastify/error (`export =`), which a default import does not bring under
+ * `moduleResolution: bundler`, so the published declarations would not compile there.
+ */
+function coded<Code extends string, Status extends number> (
+  code: Code, message: string, statusCode: Status, Base?: ErrorConstructor
+): SseErrorConstructor<Code, Status> {
+  return createError(code, message, statusCode, Base) as SseErrorConstructor<Code, Status>
+}
+
+export const FST_SSE_INVALID_OPTION = coded(
   'FST_SSE_INVALID_OPTION', 'Invalid fastify-typed-sse option: %s', 500, TypeError)
 
-export const FST_SSE_INVALID_SOURCE = createError(
+export const FST_SSE_INVALID_SOURCE = coded(
   'FST_SSE_INVALID_SOURCE', 'reply.sse() expects an async iterable, an iterable or a function returning one; got %s', 500, TypeError)
 
-export const FST_SSE_ALREADY_STARTED = createError(
+export const FST_SSE_ALREADY_STARTED = coded(
   'FST_SSE_ALREADY_STARTED', 'An event stream was already started on this reply', 500)
 
-export const FST_SSE_HEADERS_SENT = createError(
+export const FST_SSE_HEADERS_SENT = coded(
   'FST_SSE_HEADERS_SENT', 'Cannot start an event stream: the response headers were already sent', 500)
 
-export const FST_SSE_INVALID_EVENT = createError(
+export const FST_SSE_INVALID_EVENT = coded(
   'FST_SSE_INVALID_EVENT', 'Invalid event item: %s', 500, TypeError)
 
-export const FST_SSE_EVENT_TOO_LARGE = createError(
+export const FST_SSE_EVENT_TOO_LARGE = coded(
   'FST_SSE_EVENT_TOO_LARGE', 'Encoded event is %d bytes, over the %d-byte limit (maxEventBytes)', 500, RangeError)
 
-export const FST_SSE_SERIALIZE = createError(
+export const FST_SSE_SERIALIZE = coded(
   'FST_SSE_SERIALIZE', 'Could not serialize event data: %s', 500)
 
-export const FST_SSE_PRODUCER = createError(
+export const FST_SSE_PRODUCER = coded(
   'FST_SSE_PRODUCER', 'The event producer failed: %s', 500)
 
-export const FST_SSE_INVALID_RETRY = createError(
+export const FST_SSE_INVALID_RETRY = coded(
   'FST_SSE_INVALID_RETRY', 'Invalid event item: retry must be a non-negative safe integer (milliseconds); got %s', 500, RangeError)
 
-export const FST_SSE_REPLAY_ID = createError(
+export const FST_SSE_REPLAY_ID = coded(
   'FST_SSE_REPLAY_ID', 'Cannot publish %s: ids on replay streams are assigned by the store (move the value into data)', 500, TypeError)
 
-export const FST_SSE_INVALID_KEY = createError(
+export const FST_SSE_INVALID_KEY = coded(
   'FST_SSE_INVALID_KEY', 'Invalid stream key: %s', 500, TypeError)
 
-export const FST_SSE_STORE_CLOSED = createError(
+export const FST_SSE_STORE_CLOSED = coded(
   'FST_SSE_STORE_CLOSED', 'The replay store is closed', 503)
 
-export const FST_SSE_UNKNOWN_EVENT = createError(
+export const FST_SSE_UNKNOWN_EVENT = coded(
   'FST_SSE_UNKNOWN_EVENT', 'Event "%s" is not in the event map (declared: %s)', 500, TypeError)
 
-export const FST_SSE_INVALID_PAYLOAD = createError(
+export const FST_SSE_INVALID_PAYLOAD = coded(
   'FST_SSE_INVALID_PAYLOAD', 'Invalid data for event "%s" at %s: %s', 500, TypeError)
 
-export const FST_SSE_INVALID_SCHEMA = createError(
+export const FST_SSE_INVALID_SCHEMA = coded(
   'FST_SSE_INVALID_SCHEMA', 'Cannot compile the schema of event "%s": %s', 500, TypeError)
 
-export const FST_SSE_STORE_TIMEOUT = createError(
+export const FST_SSE_STORE_TIMEOUT = coded(
   'FST_SSE_STORE_TIMEOUT', 'Replay store: %s timed out after %d ms', 503)
 
-export const FST_SSE_STORE_UNAVAILABLE = createError(
+export const FST_SSE_STORE_UNAVAILABLE = coded(
   'FST_SSE_STORE_UNAVAILABLE', 'Replay store: %s failed: %s', 503)

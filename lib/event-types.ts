@@ -1,9 +1,50 @@
-import type { Static, TSchema } from '@sinclair/typebox'
+// Types only: the browser client imports this module, so it must never gain runtime code, and
+// it imports no schema library: both TypeBox lines are optional peers, and a declaration file
+// naming a package the user has not installed breaks compilation under `skipLibCheck: false`.
 
-// Types only: the browser client imports this module, so it must never gain runtime code.
+/**
+ * The schema of one event's `data`: a TypeBox schema (`typebox` 1.x or `@sinclair/typebox`
+ * 0.34), or a plain JSON Schema object (then `validate: false`, and `data` is `unknown`).
+ */
+export type EventSchema = object
 
-/** Event name → TypeBox schema of that event's `data`. `message` is the default event's name. */
-export type EventMap = Record<string, TSchema>
+/** Event name → schema of that event's `data`. `message` is the default event's name. */
+export type EventMap = Record<string, EventSchema>
+
+/**
+ * What the data of a TypeBox 1.x schema becomes when no type provider can give its static type:
+ * a type no value has, whose name says what to do, so the route fails to compile instead of
+ * accepting anything.
+ */
+export interface TypeBox1NeedsTypeProvider {
+  readonly 'typebox 1.x schemas are typed by their type provider: declare the route on app.withTypeProvider<TypeBoxTypeProvider>() (@fastify/type-provider-typebox), or pass the provider as the second type argument': never
+}
+
+// A TypeBox 1.x string schema: asks a provider whether it knows TypeBox 1.x at all.
+interface ProbeSchema { '~kind': 'String', type: 'string' }
+
+/**
+ * The static type a Fastify type provider gives `Schema` (the provider's `serializer` side:
+ * events are output). Fastify's own HKT convention: the provider reads `this['schema']`.
+ */
+type ProvidedStatic<Schema, Provider> = Provider extends { readonly serializer: unknown }
+  ? unknown extends (Provider & { schema: ProbeSchema })['serializer']
+    ? TypeBox1NeedsTypeProvider
+    : (Provider & { schema: Schema })['serializer']
+  : TypeBox1NeedsTypeProvider
+
+/**
+ * The static type of one event schema. TypeBox 0.34 schemas carry it as the phantom `static`
+ * property (what its own `Static<>` reads); TypeBox 1.x computes it from the schema's shape,
+ * which only its own types know, reached here through the route's type provider; a plain JSON
+ * Schema gives `unknown`.
+ */
+export type StaticOf<Schema, Provider = unknown> =
+  Schema extends { readonly static: unknown, readonly params: unknown[] }
+    ? (Schema & { params: [] })['static']
+    : Schema extends { readonly '~kind': string }
+      ? ProvidedStatic<Schema, Provider>
+      : unknown
 
 /** The fields any item may carry besides `event` and `data`. */
 export interface ItemFields {
@@ -33,15 +74,15 @@ export interface ControlItem extends ItemFields {
   data?: undefined
 }
 
-/** The `data` type of each event of a map. */
-export type EventData<Events extends EventMap> = { [Name in keyof Events]: Static<Events[Name]> }
+/** The `data` type of each event of a map (`Provider`: the type provider TypeBox 1.x schemas need). */
+export type EventData<Events extends EventMap, Provider = unknown> = { [Name in keyof Events]: StaticOf<Events[Name], Provider> }
 
 /**
  * What a route with this event map may emit: one item type per event name, each with the
  * static type of its schema as `data`, plus control items.
  */
-export type EventItem<Events extends EventMap> =
+export type EventItem<Events extends EventMap, Provider = unknown> =
   | { [Name in keyof Events & string]: Name extends 'message'
-    ? DefaultEvent<Static<Events[Name]>>
-    : DeclaredEvent<Name, Static<Events[Name]>> }[keyof Events & string]
+    ? DefaultEvent<StaticOf<Events[Name], Provider>>
+    : DeclaredEvent<Name, StaticOf<Events[Name], Provider>> }[keyof Events & string]
   | ControlItem

@@ -7,6 +7,7 @@ import { resolveOptions, type SsePluginOptions } from './options.js'
 import type { ItemEncoder } from './pump.js'
 import { Registry } from './registry.js'
 import { compileRoute, kRoute, type CompiledRoute, type SseRouteOptions } from './route.js'
+import './fastify-augment.js'
 import { openStream, streamFrom, type Runtime, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
 
 /** `reply.sse`: start a stream from a source, or open one to push to. */
@@ -33,25 +34,6 @@ export interface SseReply<Item = SseItem> {
 export interface SseServer extends SseFanout {
   /** Streams open right now. */
   readonly openStreams: number
-}
-
-declare module 'fastify' {
-  interface RouteShorthandOptions {
-    /**
-     * Server-Sent Events settings of this route (fastify-typed-sse). Options with an `events`
-     * map match only the typed overloads (lib/typed-route.ts), so a handler that breaks its event
-     * types is an error instead of falling back to an untyped signature.
-     */
-    sse?: SseRouteOptions<never>
-  }
-  interface FastifyReply {
-    /** Server-Sent Events for this reply (fastify-typed-sse). */
-    readonly sse: SseReply
-  }
-  interface FastifyInstance {
-    /** Server-Sent Events state of this instance (fastify-typed-sse). */
-    readonly sse: SseServer
-  }
 }
 
 const kState = Symbol('fastify-typed-sse.state')
@@ -82,7 +64,9 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
     const sse = (route as { sse?: SseRouteOptions }).sse
     if (sse === undefined) return
     // `this` is the instance declaring the route: its logger carries that context's bindings.
-    route.config = { ...route.config, [kRoute]: compileRoute(sse, runtime, route, this.log) }
+    // Compiled before the spread: compiling may add to the config (documentation hooks).
+    const compiled = compileRoute(sse, runtime, route, this.log)
+    route.config = { ...route.config, [kRoute]: compiled }
   })
 
   const fanout = new Fanout(runtime, checkStore(opts?.store), fastify.log)

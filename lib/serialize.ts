@@ -1,4 +1,3 @@
-import type { TSchema } from '@sinclair/typebox'
 import fastJson from 'fast-json-stringify'
 import { FST_SSE_INVALID_SCHEMA, FST_SSE_SERIALIZE } from './errors.js'
 
@@ -8,8 +7,10 @@ export type CompiledSerializer = (data: unknown) => string
  * JSON text from code compiled for one event's schema, as Fastify does for responses. It
  * trusts its input: properties the schema does not declare are left out, and values of the
  * wrong type are coerced or rejected, not checked; validation is what guarantees the shape.
+ * Both TypeBox lines build plain JSON Schema (their markers are symbols or non-enumerable),
+ * so one compiler serves every kind of schema.
  */
-export function compileSerializer (event: string, schema: TSchema): CompiledSerializer {
+export function compileSerializer (event: string, schema: object): CompiledSerializer {
   let stringify: (data: unknown) => string
   try {
     stringify = fastJson(schema as unknown as Parameters<typeof fastJson>[0]) as (data: unknown) => string

@@ -2,7 +2,7 @@
 // Each flavour gets its own declarations so `import` and `require` users both get types
 // that describe what they actually load. `--clean` starts from an empty dist/.
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -18,6 +18,18 @@ for (const project of ['tsconfig.json', 'tsconfig.cjs.json']) {
     failed = true // keep going: both flavours are emitted even when one reports type errors
   }
 }
+// CommonJS has no import.meta (see lib/peer-require.ts): peers resolve from __filename there.
+const peerRequire = join(root, 'dist/cjs/peer-require.js')
+const esmOnly = 'createRequire)(import.meta.url)'
+const peerSource = readFileSync(peerRequire, 'utf8')
+if (!peerSource.includes(esmOnly)) throw new Error(`${peerRequire}: expected ${esmOnly}`)
+writeFileSync(peerRequire, peerSource.replace(esmOnly, 'createRequire)(__filename)'))
+// One declaration of what the package adds to Fastify's types, shared by both builds: a program
+// with ESM files and .cts files loads both, and two declarations of `reply.sse` with distinct
+// types do not merge (see lib/fastify-augment.ts). The ESM copy only loads the CommonJS one.
+writeFileSync(join(root, 'dist/esm/fastify-augment.d.ts'),
+  "// Declared once for both builds: see lib/fastify-augment.ts.\nimport '../cjs/fastify-augment.js';\nexport {};\n")
+rmSync(join(root, 'dist/esm/fastify-augment.d.ts.map'), { force: true })
 for (const [dir, type] of [['dist/cjs', 'commonjs'], ['dist/esm', 'module']]) {
   mkdirSync(join(root, dir), { recursive: true })
   writeFileSync(join(root, dir, 'package.json'), `{ "type": "${type}" }\n`)

@@ -1,4 +1,5 @@
-// `npm test`: build, type-check, the tap suite, the type tests and the package check, in that
+// `npm test`: build, type-check, the tap suite, the type tests, the package check and the
+// published types under each module setting (scripts/type-matrix.mjs), in that
 // order, stopping at the first failure. Ends with one plain "N passed, N failed" line for the
 // tap suite, so the result is readable without knowing tap's report format.
 import { spawn } from 'node:child_process'
@@ -13,7 +14,8 @@ const steps = [
   ['type-check', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit']],
   ['tap', [bin('tap', 'dist/esm/run.mjs'), ...process.argv.slice(2)], true],
   ['type tests', [bin('tsd', 'dist/cli.js'), '--typings', 'dist/esm/index.d.ts', '--files', 'types/**/*.test-d.ts']],
-  ['package exports', [bin('@arethetypeswrong/cli', 'dist/index.js'), '--pack', '.', '--profile', 'node16']]
+  ['package exports', [bin('@arethetypeswrong/cli', 'dist/index.js'), '--pack', '.', '--profile', 'node16']],
+  ['published types per setting', [join(root, 'scripts/type-matrix.mjs')]]
 ]
 
 let summary

@@ -11,7 +11,7 @@ const Done = Type.Object({ ok: Type.Boolean() })
 async function documented (t, declare) {
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(swagger, { openapi: { openapi: '3.1.0', info: { title: 'jobs', version: '1.0.0' } } })
+  await app.register(swagger, { openapi: { openapi: '3.2.0', info: { title: 'jobs', version: '1.0.0' } } })
   await app.register(sse)
   declare(app)
   await app.ready()

@@ -10,7 +10,7 @@ import { EventSource } from 'undici'
 import { injectEvents } from 'fastify-typed-sse/testing'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const blocks = ['typed-route.ts', 'typed-client.ts', 'typed-options.ts'].map((name) => join(root, 'test/readme', name))
+const blocks = ['typed-route.ts', 'typed-client.ts', 'typed-options.ts', 'typed-provider.ts'].map((name) => join(root, 'test/readme', name))
 const compilerOptions = {
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -45,7 +45,8 @@ async function load () {
   return {
     route: await import(url('typed-route.mjs')),
     client: await import(url('typed-client.mjs')),
-    options: await import(url('typed-options.mjs'))
+    options: await import(url('typed-options.mjs')),
+    provider: await import(url('typed-provider.mjs'))
   }
 }
 
@@ -104,4 +105,27 @@ test('every code block of the section is one of these files, verbatim', async (t
   const files = blocks.map((file) => readFileSync(file, 'utf8'))
   t.equal(found.length, files.length, 'one block per file')
   for (const block of found) t.ok(files.includes(block), block.split('\n')[0])
+})
+
+test('the TypeBox 1.x route: typed through its provider, a bad yield is an error at that yield, and it streams', async (t) => {
+  const file = blocks[3]
+  const source = readFileSync(file, 'utf8')
+  const broken = source.replace("      // yield { event: 'finished', data: { status: 'ok' } }", "      yield { event: 'finished', data: { status: 'ok' } }")
+  t.not(broken, source, 'the control edit applies')
+  const host = ts.createCompilerHost(compilerOptions)
+  const readFile = host.readFile
+  host.readFile = (name) => name === file ? broken : readFile(name)
+  const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram(blocks, compilerOptions, host))
+  const line = broken.split('\n').findIndex((l) => l.includes("status: 'ok'"))
+  t.ok(diagnostics.length > 0, 'the bad item is an error')
+  t.same([...new Set(diagnostics.map((d) => d.file.getLineAndCharacterOfPosition(d.start).line))], [line], 'reported on the yield line only')
+
+  const { provider } = await load()
+  const app = await provider.buildCi()
+  t.teardown(() => app.close())
+  const { events } = await injectEvents(app, '/builds/7/log')
+  t.same(events.map((e) => [e.type, JSON.parse(e.data)]), [
+    ['log', { line: 'build 7 started' }],
+    ['finished', { status: 'passed' }]
+  ])
 })

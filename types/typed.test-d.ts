@@ -89,12 +89,19 @@ expectError(app.route({
   handler: (request, reply) => reply.sse([{ event: 'progress', data: { step: 'r', percent: 'none' } }])
 }))
 
-// Fastify's own typing still works next to the event map: schema-typed params and the route's generics.
-app.get<{ Params: { id: string } }>('/generic/:id', { sse: { events } }, (request, reply) => {
+// Explicit route generics stop TypeScript from inferring the event map: the map then comes from
+// RouteGeneric's `Events` member, and a route without one does not compile (never silently untyped).
+app.get<{ Params: { id: string }, Events: typeof events }>('/generic/:id', { sse: { events } }, (request, reply) => {
   expectType<string>(request.params.id)
   return reply.sse([{ event: 'done', data: { ok: true } }])
 })
-// Explicit generics stop inference, so the map is then given as the fourth one.
+expectError(app.get<{ Params: { id: string }, Events: typeof events }>('/generic-bad/:id', { sse: { events } }, (request, reply) =>
+  reply.sse([{ event: 'nope', data: { ok: 'yes' } }])))
+expectError(app.get<{ Params: { id: string } }>('/generic-unmapped/:id', { sse: { events } }, (request, reply) =>
+  reply.sse([{ event: 'done', data: { ok: true } }])))
+expectError(app.get<{ Params: { id: string } }>('/generic-unmapped-bad/:id', { sse: { events } }, (request, reply) =>
+  reply.sse([{ event: 'nope', data: { ok: 'yes' } }])))
+// Or the map is given as the fourth type argument.
 app.get<{ Params: { id: string } }, ContextConfigDefault, FastifySchema, typeof events>('/explicit/:id', { sse: { events } }, (request, reply) => {
   expectType<string>(request.params.id)
   return reply.sse([{ event: 'done', data: { ok: true } }])
