@@ -25,7 +25,7 @@ const compilerOptions = {
 // the checks: parsing them again for each one takes most of a minute on a busy machine.
 const parsed = new Map()
 
-/** Type errors of the blocks; `replace` swaps one file's text first. */
+/** Type errors of the blocks (of the swapped file alone, if any); `replace` swaps one file's text first. */
 function typeErrors (replace = {}) {
   const host = ts.createCompilerHost(compilerOptions)
   const readFile = host.readFile
@@ -37,7 +37,8 @@ function typeErrors (replace = {}) {
     return parsed.get(file)
   }
   const program = ts.createProgram(blocks, compilerOptions, host)
-  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+  const [swapped] = Object.keys(replace)
+  return ts.getPreEmitDiagnostics(program, swapped && program.getSourceFile(swapped)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
 }
 
 /** Compiles the blocks to JavaScript next to the package, so their imports resolve as a user's would. */
