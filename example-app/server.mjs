@@ -1,12 +1,18 @@
 // `npm start`: the example app on PORT (default 3000) and HOST (default 127.0.0.1). With
 // REDIS_URL set it keeps events (and the dashboard snapshot) in Redis, so several copies on
 // different ports serve the same streams; give them the same SESSION_SECRET to share logins.
+// DASHBOARD_PUBLISH_MS sets the dashboard simulator's period; 0 turns it off.
 import { buildApp } from './app.mjs'
 
 const port = Number(process.env.PORT ?? 3000)
 const host = process.env.HOST ?? '127.0.0.1'
 const options = { logger: { level: process.env.LOG_LEVEL ?? 'info' } }
 if (process.env.SESSION_SECRET) options.sessionSecret = process.env.SESSION_SECRET
+if (process.env.DASHBOARD_PUBLISH_MS) {
+  const ms = Number(process.env.DASHBOARD_PUBLISH_MS)
+  if (!(ms >= 0)) throw new Error(`DASHBOARD_PUBLISH_MS must be a number of milliseconds, got ${process.env.DASHBOARD_PUBLISH_MS}`)
+  options.publishIntervalMs = ms
+}
 
 let release = async () => {}
 if (process.env.REDIS_URL) {

@@ -239,7 +239,8 @@ export async function startInstance (t, kind, redisUrl) {
     await gone
     clearTimeout(timer)
   })
-  await waitFor(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 10_000, `instance ${kind} did not start:\n${out}`)
+  // A hang guard: a process that loads Fastify and a Redis client can take seconds to start on a loaded machine.
+  await waitFor(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000, `instance ${kind} did not start:\n${out}`)
   const match = /listening on (http:\/\/\S+)/.exec(out)
   if (match === null) throw new Error(`instance ${kind} exited:\n${out}`)
   return { base: match[1], output: () => out, child }
