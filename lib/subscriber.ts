@@ -4,6 +4,7 @@ import { encodeFrame, type SseItem } from './encode.js'
 import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './channels.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import { formatEventId, parseEventId } from './event-id.js'
+import { assertKnownOptions } from './known-options.js'
 import { EventView, epochOf, type Feed, type Hub } from './hub.js'
 import type { LastEventIdResult } from './last-event-id.js'
 import type { ResetReason } from './metrics.js'
@@ -30,6 +31,7 @@ type Range =
 export function checkSubscribeOptions (options: SubscribeOptions | undefined): void {
   if (options === undefined) return
   if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('subscribe options must be an object')
+  assertKnownOptions(options, ['filter', 'onReset'], 'subscribe')
   if (options.filter !== undefined && typeof options.filter !== 'function') throw new FST_SSE_INVALID_OPTION('subscribe filter must be a function')
   if (options.onReset !== undefined && typeof options.onReset !== 'function') throw new FST_SSE_INVALID_OPTION('subscribe onReset must be a function')
 }
