@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { encodeFrame, type DataSerializer, type SseItem } from './encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from './errors.js'
 import { compileEvents, type EventMap, type EventOptions, type EventPipeline } from './events.js'
+import { channels } from './diagnostics.js'
 import { assertKnownOptions } from './known-options.js'
 import type { Counters, ResetReason } from './metrics.js'
 import { assertSize } from './size.js'
@@ -197,6 +198,7 @@ async function publishTo (channel: ChannelDef, item: SseItem, options: (PublishO
     // instance's: one delivery path, one order.
     const stored = await channel.store.append(key, { event, data, idempotencyKey }, { retention: channel.retention })
     counters.published++
+    if (channels.publish.hasSubscribers) channels.publish.publish({ stream: channel.name, key, event, id: stored.id })
     return stored
   } catch (err) {
     counters.publishFailures++

@@ -4,6 +4,7 @@ import { encodeFrame, type SseItem } from './encode.js'
 import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './channels.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import { formatEventId, parseEventId } from './event-id.js'
+import { channels } from './diagnostics.js'
 import { assertKnownOptions } from './known-options.js'
 import { EventView, epochOf, type Feed, type Hub } from './hub.js'
 import type { LastEventIdResult } from './last-event-id.js'
@@ -126,6 +127,7 @@ export class Subscriber implements ConnectionOwner {
     const { hub } = feed
     hub.registry.remove(conn)
     if (conn.reason === 'overflow' || conn.reason === 'stalled') hub.counters.evictions++
+    if ((conn.reason === 'overflow' || conn.reason === 'stalled') && channels.evict.hasSubscribers) channels.evict.publish({ key: feed.key, reason: conn.reason })
     hub.detach(this)
   }
 
@@ -234,6 +236,7 @@ export class Subscriber implements ConnectionOwner {
     }
     if (skipped !== null) conn.write('id: ' + skipped.id + '\n\n', false)
     this.hub.counters.replayedEvents += events.length
+    if (channels.replay.hasSubscribers) channels.replay.publish({ key: this.feed?.key, events: events.length })
   }
 
   /** Writes one event if the filter lets it through; false when it was filtered out. */
@@ -263,6 +266,7 @@ export class Subscriber implements ConnectionOwner {
   /** The reset notice, then the application's onReset hook while live items wait. */
   private async reset (reason: ResetReason, head: string, lastEventId: string | null): Promise<void> {
     this.hub.counters.resets[reason]++
+    if (channels.reset.hasSubscribers) channels.reset.publish({ key: this.feed?.key, reason })
     this.moveTo(head)
     const data = JSON.stringify({ reason, lastEventId, head })
     this.conn.write(encodeFrame({ event: this.channel.resetEvent, id: head }, data))
