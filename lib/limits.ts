@@ -6,7 +6,6 @@
 export class Limits {
   private total = 0
   private readonly perKey = new Map<string, number>()
-  rejected = 0
 
   constructor (readonly maxStreams: number, readonly maxPerKey: number) {}
 
@@ -16,10 +15,10 @@ export class Limits {
 
   /** Takes a slot; false (nothing taken) when a cap is reached. */
   acquire (key: string | undefined): boolean {
-    if (this.total >= this.maxStreams) return this.refuse()
+    if (this.total >= this.maxStreams) return false
     if (key !== undefined) {
       const count = this.perKey.get(key) ?? 0
-      if (count >= this.maxPerKey) return this.refuse()
+      if (count >= this.maxPerKey) return false
       this.perKey.set(key, count + 1)
     }
     this.total++
@@ -39,10 +38,5 @@ export class Limits {
   admits (key: string | undefined): boolean {
     if (this.total >= this.maxStreams) return false
     return key === undefined || (this.perKey.get(key) ?? 0) < this.maxPerKey
-  }
-
-  private refuse (): false {
-    this.rejected++
-    return false
   }
 }

@@ -8,7 +8,8 @@ import { readLastEventId } from './last-event-id.js'
 import { acceptsEventStream, parseMediaType, prefersEventStream, type MediaType } from './negotiate.js'
 import { checkMaxConnectionMs, jitteredLifetime, resolveOptions, type SsePluginOptions } from './options.js'
 import type { ItemEncoder } from './pump.js'
-import { kPlan, Registry, type StreamPlan } from './registry.js'
+import type { Connection } from './connection.js'
+import { kConn, kPlan, Registry, type StreamPlan } from './registry.js'
 import { compileRoute, kRoute, type CompiledRoute, type SseRouteOptions } from './route.js'
 import { openStream, streamFrom, type Runtime, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
 
@@ -78,6 +79,7 @@ interface ReplyWithState extends FastifyReply {
   [kState]: StreamState | null
   [kReply]: SseReply | null
   [kPlan]: StreamPlan | null
+  [kConn]: Connection | null
 }
 
 /** Route settings of this module (the item pipeline is compiled by route.ts). */
@@ -144,6 +146,7 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
   fastify.decorateReply(kState, null)
   fastify.decorateReply(kReply, null)
   fastify.decorateReply(kPlan, null)
+  fastify.decorateReply(kConn, null)
   const ops: Operations = { runtime, registry, fanout }
   fastify.decorateReply('sse', {
     getter (this: FastifyReply): SseReply {
@@ -199,8 +202,13 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
   })
   let accepted: boolean | undefined
   const api = Object.assign((source: SseSource) => {
-    // Over a cap the producer is never called: the stream opens only to be told to come back later.
-    if (!prepare(ops, reply)) source = []
+    try {
+      // Over a cap the producer is never called: the stream opens only to be told to come back later.
+      if (!prepare(ops, reply)) source = []
+    } catch (err) {
+      // reply.sse() reports every failure through its promise, as streamFrom does.
+      return Promise.reject(err)
+    }
     return streamFrom(runtime, reply, state, source)
   }, {
     open: () => {
@@ -208,11 +216,7 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
       return openStream(runtime, reply, state)
     },
     subscribe: ((target, options) => {
-      try {
-        prepare(ops, reply)
-      } catch (err) {
-        return Promise.reject(err)
-      }
+      prepare(ops, reply)
       return fanout.subscribe(reply, state, target as never, options as never)
     }) as SubscribeFunction,
     lastEventId: state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined,
@@ -243,10 +247,18 @@ function prepare (ops: Operations, reply: ReplyWithState): boolean {
     throw new FST_SSE_NOT_ACCEPTABLE(describeAccept(request.headers.accept))
   }
   const { options } = ops.runtime
-  const plan = (reply[kPlan] ??= { limitKey: undefined, lifetimeMs: 0, expiresAt: Infinity, conn: null })
+  const lifetimeMs = jitteredLifetime(route?.maxConnectionMs ?? options.maxConnectionMs)
+  const limited = options.maxStreams !== Infinity || options.maxStreamsPerKey !== Infinity
+  // A stream with nothing to plan costs no plan: memory per idle stream is what limits a process.
+  if (!limited && lifetimeMs === 0 && reply[kPlan] === null) return true
+  const plan = (reply[kPlan] ??= newPlan())
   if (options.maxStreamsPerKey !== Infinity) plan.limitKey = limitKeyOf(options.streamKey, request)
-  plan.lifetimeMs = jitteredLifetime(route?.maxConnectionMs ?? options.maxConnectionMs)
+  plan.lifetimeMs = lifetimeMs
   return ops.registry.limits.admits(plan.limitKey)
+}
+
+function newPlan (): StreamPlan {
+  return { limitKey: undefined, lifetimeMs: 0, expiresAt: Infinity }
 }
 
 function limitKeyOf (streamKey: ((request: FastifyRequest) => string) | undefined, request: FastifyRequest): string {
@@ -262,9 +274,9 @@ function expireAt (ops: Operations, reply: ReplyWithState, at: Date | number): v
   if (typeof ms !== 'number' || Number.isNaN(ms)) throw new FST_SSE_INVALID_OPTION('expireAt expects a Date or epoch milliseconds')
   // Wall-clock time to the registry's monotonic clock.
   const clockAt = ops.registry.now() + (ms - Date.now())
-  const plan = (reply[kPlan] ??= { limitKey: undefined, lifetimeMs: 0, expiresAt: Infinity, conn: null })
-  if (plan.conn !== null) ops.registry.expire(plan.conn, clockAt)
-  else plan.expiresAt = Math.min(plan.expiresAt, clockAt)
+  const conn = reply[kConn]
+  if (conn !== null) ops.registry.expire(conn, clockAt)
+  else (reply[kPlan] ??= newPlan()).expiresAt = Math.min(reply[kPlan].expiresAt, clockAt)
 }
 
 function describeAccept (accept: string | string[] | undefined): string {

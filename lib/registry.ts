@@ -4,8 +4,10 @@ import { channels } from './diagnostics.js'
 import { Limits } from './limits.js'
 import type { StreamMetrics } from './metrics.js'
 
-/** Where the plugin keeps a reply's {@link StreamPlan}. */
+/** Where the plugin keeps a reply's {@link StreamPlan}, when its stream needs one. */
 export const kPlan = Symbol('fastify-typed-sse.plan')
+/** The reply's open stream, set by {@link Registry.add}: a pointer in a slot every reply has, so it costs no allocation. */
+export const kConn = Symbol('fastify-typed-sse.conn')
 
 /** What the registry applies to a stream when it opens: prepared per reply by the plugin, before any byte is sent. */
 export interface StreamPlan {
@@ -15,8 +17,6 @@ export interface StreamPlan {
   lifetimeMs: number
   /** Clock time at which the application's `expireAt()` ends it; Infinity for never. */
   expiresAt: number
-  /** The open stream, once there is one. */
-  conn: Connection | null
 }
 
 export interface RegistryOptions {
@@ -59,6 +59,8 @@ export class Registry implements ConnectionOwner {
   /** Streams ended, by reason. */
   readonly ended: Record<EndReason, number> = { end: 0, client: 0, error: 0, shutdown: 0, stalled: 0, overflow: 0, lifetime: 0, expired: 0, limit: 0 }
   opened = 0
+  // Tracked streams with a deadline: the timer must run for them even without heartbeats.
+  private deadlines = 0
   private readonly tracked = new Map<Connection, Tracked>()
   private timer: NodeJS.Timeout | undefined
   private readonly periodMs: number
@@ -78,7 +80,8 @@ export class Registry implements ConnectionOwner {
 
   /** Registers an open stream; with a plan, takes its slot (or ends it as over a cap) and arms its deadline. */
   add (conn: Connection, reply?: FastifyReply): void {
-    const plan = reply === undefined ? undefined : (reply as { [kPlan]?: StreamPlan })[kPlan]
+    const plan = reply === undefined ? undefined : (reply as { [kPlan]?: StreamPlan | null })[kPlan] ?? undefined
+    if (reply !== undefined) (reply as { [kConn]?: Connection })[kConn] = conn
     this.connections.add(conn)
     conn.owner = this
     this.opened++
@@ -98,7 +101,6 @@ export class Registry implements ConnectionOwner {
         channels.open.publish({ request: reply?.request, reply, openStreams: this.connections.size })
       }
       if (plan !== undefined) {
-        plan.conn = conn
         if (!this.limits.acquire(limitKey)) {
           conn.end('limit', this.options.limitFrame())
           return
@@ -109,6 +111,7 @@ export class Registry implements ConnectionOwner {
           tracked.deadline = plan.expiresAt
           tracked.deadlineReason = 'expired'
         }
+        if (tracked.deadline !== Infinity) this.deadlines++
       }
     }
     this.startTimer()
@@ -116,8 +119,14 @@ export class Registry implements ConnectionOwner {
 
   /** Ends the stream at clock time `at` (an application's `expireAt()` after the stream opened). */
   expire (conn: Connection, at: number): void {
-    const tracked = this.tracked.get(conn)
-    if (tracked === undefined || conn.closed || at >= tracked.deadline) return
+    if (conn.closed || !this.connections.has(conn)) return
+    let tracked = this.tracked.get(conn)
+    if (tracked === undefined) {
+      tracked = { limitKey: undefined, slot: false, deadline: Infinity, deadlineReason: 'expired', openedAt: this.now(), request: null }
+      this.tracked.set(conn, tracked)
+    }
+    if (at >= tracked.deadline) return
+    if (tracked.deadline === Infinity) this.deadlines++
     tracked.deadline = at
     tracked.deadlineReason = 'expired'
     this.startTimer()
@@ -130,6 +139,7 @@ export class Registry implements ConnectionOwner {
     const tracked = this.tracked.get(conn)
     if (tracked !== undefined) {
       this.tracked.delete(conn)
+      if (tracked.deadline !== Infinity) this.deadlines--
       if (tracked.slot) this.limits.release(tracked.limitKey)
       if (channels.end.hasSubscribers) {
         channels.end.publish({
@@ -166,15 +176,10 @@ export class Registry implements ConnectionOwner {
 
   private startTimer (): void {
     if (this.timer !== undefined || this.connections.size === 0) return
-    const period = this.periodMs > 0 ? this.periodMs : this.hasDeadline() ? DEADLINE_PERIOD_MS : 0
+    const period = this.periodMs > 0 ? this.periodMs : this.deadlines > 0 ? DEADLINE_PERIOD_MS : 0
     if (period === 0) return
     this.timer = setInterval(tickAll, period, this)
     this.timer.unref()
-  }
-
-  private hasDeadline (): boolean {
-    for (const tracked of this.tracked.values()) if (tracked.deadline !== Infinity) return true
-    return false
   }
 }
 
