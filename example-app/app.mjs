@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { memoryDashboardState, redisDashboardState } from './lib/dashboard-state.mjs'
 import { dashboardRoutes } from './lib/dashboard.mjs'
 import { jobRoutes } from './lib/jobs.mjs'
+import { metricsRoute } from './lib/metrics.mjs'
 import { notificationRoutes } from './lib/notifications.mjs'
 import { sessions } from './lib/session.mjs'
 import { serveStatic } from './lib/static.mjs'
@@ -49,6 +50,7 @@ export async function buildApp ({
   })
   notificationRoutes(app, { sessions: sessions(sessionSecret) })
   tokenRoutes(app, { tokenDelayMs })
+  metricsRoute(app)
   serveStatic(app, PUBLIC)
   return app
 }

@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { encodeFrame, type DataSerializer, type SseItem } from './encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from './errors.js'
 import { compileEvents, type EventMap, type EventOptions, type EventPipeline } from './events.js'
+import { channels } from './diagnostics.js'
+import { assertKnownOptions } from './known-options.js'
 import type { Counters, ResetReason } from './metrics.js'
 import type { ReplayStore, Retention, StoredEvent, StreamKey } from './stores/types.js'
 
@@ -112,7 +114,10 @@ export class ChannelDef implements SseChannel {
 
   constructor (readonly name: string, options: SseChannelOptions, private readonly runtime: ChannelRuntime) {
     if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`stream ${name}: options must be an object`)
+    assertKnownOptions(options, ['events', 'validate', 'serialize', 'onInvalid', 'replay', 'resetEvent', 'key'], `stream ${name}`)
     const { replay = {}, resetEvent = 'reset', key } = options
+    if (replay === null || typeof replay !== 'object') throw new FST_SSE_INVALID_OPTION(`stream ${name}: replay must be an object`)
+    assertKnownOptions(replay, ['maxReplay', 'maxEvents', 'maxBytes', 'maxAgeMs'], `stream ${name}: replay`)
     if (key !== undefined && typeof key !== 'function') throw new FST_SSE_INVALID_OPTION(`stream ${name}: key must be a function of the request`)
     if (typeof resetEvent !== 'string' || resetEvent === '' || /[\r\n]/.test(resetEvent)) {
       throw new FST_SSE_INVALID_OPTION(`stream ${name}: resetEvent must be a non-empty string without line breaks`)
@@ -192,6 +197,7 @@ async function publishTo (channel: ChannelDef, item: SseItem, options: (PublishO
     // instance's: one delivery path, one order.
     const stored = await channel.store.append(key, { event, data, idempotencyKey }, { retention: channel.retention })
     counters.published++
+    if (channels.publish.hasSubscribers) channels.publish.publish({ stream: channel.name, key, event, id: stored.id })
     return stored
   } catch (err) {
     counters.publishFailures++

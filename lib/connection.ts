@@ -17,6 +17,9 @@ export type EndReason =
   | 'shutdown' // fastify.close()
   | 'stalled' // the client stopped reading for longer than stallTimeoutMs
   | 'overflow' // more than maxBufferedBytes were waiting for a slow client
+  | 'lifetime' // maxConnectionMs elapsed: the client reconnects and resumes
+  | 'expired' // the application's reply.sse.expireAt() was reached
+  | 'limit' // over maxStreams or maxStreamsPerKey: told to come back later
 
 export interface ConnectionLimits {
   heartbeatMs: number // 0 = off

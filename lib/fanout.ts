@@ -92,7 +92,8 @@ export class Fanout implements SseFanout {
       replayedEvents: c.replayedEvents,
       resets: { ...c.resets },
       evictions: c.evictions,
-      storeErrors: c.storeErrors
+      storeErrors: c.storeErrors,
+      ...this.runtime.registry.metrics()
     }
   }
 

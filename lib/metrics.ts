@@ -1,3 +1,4 @@
+import type { EndReason } from './connection.js'
 import type { GapReason } from './stores/types.js'
 
 /** Why a subscriber was told to resync: a cursor that could not be served, or a break in live delivery. */
@@ -28,7 +29,16 @@ export interface SseMetrics {
   evictions: number
   /** Store calls that failed while serving a subscriber (the subscriber was disconnected and reconnects). */
   storeErrors: number
+  /** Event streams started (every kind, refused ones included). */
+  streamsOpened: number
+  /** Event streams ended, by reason (`limit`: refused as over `maxStreams` or `maxStreamsPerKey`). */
+  streamsEnded: Record<EndReason, number>
+  /** Keys with open streams, when `maxStreamsPerKey` is set. Gauge. */
+  limitKeys: number
 }
+
+/** The stream side of {@link SseMetrics}, kept by the registry. */
+export type StreamMetrics = Pick<SseMetrics, 'streamsOpened' | 'streamsEnded' | 'limitKeys'>
 
 export class Counters {
   published = 0

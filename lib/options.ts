@@ -1,6 +1,8 @@
 import type { DataSerializer, SseItem } from './encode.js'
 import { encodeItem, jsonSerializer } from './encode.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
+import type { FastifyRequest } from 'fastify'
+import { assertKnownOptions } from './known-options.js'
 import type { ReplayStore } from './stores/types.js'
 
 export interface SsePluginOptions {
@@ -35,7 +37,38 @@ export interface SsePluginOptions {
    * passed here is the application's to close.
    */
   store?: ReplayStore
+  /**
+   * Longest life of one stream, in milliseconds: it then ends with a `retry:` hint and the client
+   * reconnects (and resumes by id on replay streams). Each stream gets between 80 % and 100 %
+   * of it, drawn at random, so streams opened together do not all reconnect together.
+   * A route's `sse.maxConnectionMs` overrides it. `false` or 0: no limit. Default: no limit.
+   */
+  maxConnectionMs?: number | false
+  /** `retry:` sent when a stream is ended on purpose (lifetime, `expireAt`), so the client comes back this soon. Default 1000. */
+  reconnectMs?: number
+  /** Most streams open at once in this plugin instance; more are refused (see `limitRetryMs`). Default: no cap. */
+  maxStreams?: number
+  /** Most streams open at once per key (see `streamKey`). Default: no cap. */
+  maxStreamsPerKey?: number
+  /** The key of a request for `maxStreamsPerKey`, derived on the server (a user id). Default: the client address, `request.ip`. */
+  streamKey?: (request: FastifyRequest) => string
+  /**
+   * A refused stream is a 200 that carries `retry:` and ends at once, so `EventSource` backs off
+   * and tries again (any other status makes it give up for good). The delay is drawn between
+   * this and twice this, so refused clients do not come back together. Default 30 000.
+   */
+  limitRetryMs?: number
+  /** Monotonic clock in milliseconds for heartbeats, stalls and lifetimes. Default `performance.now`. */
+  now?: () => number
 }
+
+/** Names `register()` accepts; Fastify's own register options pass through it too. */
+const PLUGIN_OPTIONS = [
+  'heartbeatMs', 'retryMs', 'stallTimeoutMs', 'maxBufferedBytes', 'maxEventBytes', 'serializer', 'errorEvent',
+  'shutdownEvent', 'lastEventIdQuery', 'maxLastEventIdLength', 'store', 'maxConnectionMs', 'reconnectMs',
+  'maxStreams', 'maxStreamsPerKey', 'streamKey', 'limitRetryMs', 'now',
+  'prefix', 'logLevel', 'logSerializers'
+] as const
 
 export interface ResolvedOptions {
   heartbeatMs: number
@@ -50,6 +83,14 @@ export interface ResolvedOptions {
   shutdownFrame: string
   lastEventIdQuery: string | false
   maxLastEventIdLength: number
+  maxConnectionMs: number
+  /** The `retry:` block sent before a deliberate end. */
+  reconnectFrame: string
+  maxStreams: number
+  maxStreamsPerKey: number
+  streamKey: ((request: FastifyRequest) => string) | undefined
+  limitRetryMs: number
+  now: () => number
 }
 
 const MiB = 1024 * 1024
@@ -58,6 +99,7 @@ const defaultErrorEvent = (): SseItem => ({ event: 'error', data: { message: 'In
 
 export function resolveOptions (options: SsePluginOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`options must be an object, got ${typeof options}`)
+  assertKnownOptions(options, PLUGIN_OPTIONS, 'register')
   const retryMs = optional(options.retryMs, 'retryMs', isNonNegativeInteger, 'a non-negative integer')
   const serializer = optional(options.serializer, 'serializer', isFunction, 'a function') ?? jsonSerializer
   const errorEvent = options.errorEvent === false
@@ -85,8 +127,25 @@ export function resolveOptions (options: SsePluginOptions = {}): ResolvedOptions
     openFrame: (retryMs === undefined ? ':' : 'retry: ' + retryMs) + '\n\n',
     shutdownFrame,
     lastEventIdQuery: query ?? 'lastEventId',
-    maxLastEventIdLength: optional(options.maxLastEventIdLength, 'maxLastEventIdLength', isPositiveInteger, 'a positive integer') ?? 256
+    maxLastEventIdLength: optional(options.maxLastEventIdLength, 'maxLastEventIdLength', isPositiveInteger, 'a positive integer') ?? 256,
+    maxConnectionMs: interval(options.maxConnectionMs, 'maxConnectionMs', 0),
+    reconnectFrame: 'retry: ' + (optional(options.reconnectMs, 'reconnectMs', isNonNegativeInteger, 'a non-negative integer') ?? 1000) + '\n\n',
+    maxStreams: optional(options.maxStreams, 'maxStreams', isPositiveInteger, 'a positive integer') ?? Infinity,
+    maxStreamsPerKey: optional(options.maxStreamsPerKey, 'maxStreamsPerKey', isPositiveInteger, 'a positive integer') ?? Infinity,
+    streamKey: optional(options.streamKey, 'streamKey', isFunction, 'a function of the request'),
+    limitRetryMs: optional(options.limitRetryMs, 'limitRetryMs', isPositiveInteger, 'a positive integer') ?? 30_000,
+    now: optional(options.now, 'now', isFunction, 'a function') ?? (() => performance.now())
   }
+}
+
+/** A stream's lifetime drawn from [80 %, 100 %] of `maxMs`: spreads the reconnections of streams opened together. */
+export function jitteredLifetime (maxMs: number): number {
+  return maxMs === 0 ? 0 : Math.max(1, Math.round(maxMs * (0.8 + 0.2 * Math.random())))
+}
+
+export function checkMaxConnectionMs (value: unknown, where: string): number | undefined {
+  if (value === undefined) return undefined
+  return interval(value as number | false, `${where}maxConnectionMs`, 0)
 }
 
 function interval (value: number | false | undefined, name: string, fallback: number): number {

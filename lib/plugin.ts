@@ -2,10 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { encodeItem, type SseItem } from './encode.js'
 import { checkStore, Fanout, type SseFanout, type SubscribeFunction } from './fanout.js'
+import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
+import { assertKnownOptions } from './known-options.js'
 import { readLastEventId } from './last-event-id.js'
-import { resolveOptions, type SsePluginOptions } from './options.js'
+import { acceptsEventStream, parseMediaType, prefersEventStream, type MediaType } from './negotiate.js'
+import { checkMaxConnectionMs, jitteredLifetime, resolveOptions, type SsePluginOptions } from './options.js'
 import type { ItemEncoder } from './pump.js'
-import { Registry } from './registry.js'
+import type { Connection } from './connection.js'
+import { kConn, kPlan, Registry, type StreamPlan } from './registry.js'
 import { compileRoute, kRoute, type CompiledRoute, type SseRouteOptions } from './route.js'
 import './fastify-augment.js'
 import { openStream, streamFrom, type Runtime, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
@@ -28,6 +32,20 @@ export interface SseReply<Item = SseItem> {
   subscribe: SubscribeFunction
   /** The client's `Last-Event-ID` (header, else the query parameter), UTF-8 decoded; undefined when absent or invalid. */
   readonly lastEventId: string | undefined
+  /**
+   * Whether this request should get the event stream. On a route with `sse.alternative` (a dual
+   * route), true only when the client's `Accept` prefers `text/event-stream` to the alternative
+   * (`EventSource` does; `fetch()`'s and curl's `*\/*` and no header do not). Elsewhere, whether
+   * the client accepts an event stream at all; starting one when it does not fails with
+   * `FST_SSE_NOT_ACCEPTABLE` (406).
+   */
+  readonly accepted: boolean
+  /**
+   * Ends the stream at `at` (a Date or epoch milliseconds), e.g. when the credentials it was
+   * opened with expire, with the `reconnectMs` hint: the client reconnects and authenticates
+   * again. Call it before or after the stream starts; the earliest time given wins.
+   */
+  expireAt: (at: Date | number) => void
 }
 
 /** `fastify.sse`: the plugin instance's view of its streams. */
@@ -42,11 +60,39 @@ const kReply = Symbol('fastify-typed-sse.reply')
 interface ReplyWithState extends FastifyReply {
   [kState]: StreamState | null
   [kReply]: SseReply | null
+  [kPlan]: StreamPlan | null
+  [kConn]: Connection | null
+}
+
+/** Route settings of this module (the item pipeline is compiled by route.ts). */
+interface RouteOps {
+  /** The other representation of a dual route. */
+  alternative: MediaType | undefined
+  maxConnectionMs: number | undefined
+}
+
+const kOps = Symbol('fastify-typed-sse.ops')
+
+const ROUTE_OPTIONS = ['events', 'validate', 'serialize', 'onInvalid', 'alternative', 'maxConnectionMs'] as const
+
+/** What every stream of a plugin instance needs from this module. */
+interface Operations {
+  runtime: Runtime
+  registry: Registry
+  fanout: Fanout
 }
 
 async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions): Promise<void> {
   const options = resolveOptions(opts)
-  const registry = new Registry(options.heartbeatMs, options.stallTimeoutMs)
+  const registry = new Registry({
+    heartbeatMs: options.heartbeatMs,
+    stallTimeoutMs: options.stallTimeoutMs,
+    maxStreams: options.maxStreams,
+    maxStreamsPerKey: options.maxStreamsPerKey,
+    reconnectFrame: options.reconnectFrame,
+    limitFrame: () => 'retry: ' + (options.limitRetryMs + Math.floor(Math.random() * options.limitRetryMs)) + '\n\n',
+    now: options.now
+  })
   const defaultEncoder: ItemEncoder = (item, maxBytes) => encodeItem(item, options.serializer, maxBytes)
   const runtime: Runtime = {
     options,
@@ -63,10 +109,14 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
   fastify.addHook('onRoute', function (route) {
     const sse = (route as { sse?: SseRouteOptions }).sse
     if (sse === undefined) return
+    const name = `route ${String(route.method)} ${route.url}: sse`
+    if (sse === null || typeof sse !== 'object') throw new FST_SSE_INVALID_OPTION(`${name} must be an object`)
+    assertKnownOptions(sse, ROUTE_OPTIONS, name)
+    const ops = routeOps(sse as SseRouteOptions & Partial<RouteOpsInput>, name)
     // `this` is the instance declaring the route: its logger carries that context's bindings.
     // Compiled before the spread: compiling may add to the config (documentation hooks).
     const compiled = compileRoute(sse, runtime, route, this.log)
-    route.config = { ...route.config, [kRoute]: compiled }
+    route.config = { ...route.config, [kRoute]: compiled, [kOps]: ops }
   })
 
   const fanout = new Fanout(runtime, checkStore(opts?.store), fastify.log)
@@ -79,10 +129,13 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
   // Declared up front so every reply has the same shape; filled only on SSE routes.
   fastify.decorateReply(kState, null)
   fastify.decorateReply(kReply, null)
+  fastify.decorateReply(kPlan, null)
+  fastify.decorateReply(kConn, null)
+  const ops: Operations = { runtime, registry, fanout }
   fastify.decorateReply('sse', {
     getter (this: FastifyReply): SseReply {
       const reply = this as ReplyWithState
-      return reply[kReply] ?? (reply[kReply] = sseReply(runtime, fanout, reply))
+      return reply[kReply] ?? (reply[kReply] = sseReply(ops, reply))
     }
   })
 
@@ -102,7 +155,28 @@ function routeOf (request: FastifyRequest | undefined): CompiledRoute | undefine
   return (request.routeOptions.config as { [kRoute]?: CompiledRoute } | undefined)?.[kRoute]
 }
 
-function sseReply (runtime: Runtime, fanout: Fanout, reply: ReplyWithState): SseReply {
+interface RouteOpsInput {
+  alternative: string
+  maxConnectionMs: number | false
+}
+
+function routeOps (sse: Partial<RouteOpsInput>, name: string): RouteOps {
+  let alternative: MediaType | undefined
+  if (sse.alternative !== undefined) {
+    alternative = typeof sse.alternative === 'string' ? parseMediaType(sse.alternative) : undefined
+    if (alternative === undefined || (alternative.type === 'text' && alternative.subtype === 'event-stream')) {
+      throw new FST_SSE_INVALID_OPTION(`${name}.alternative must be a media type other than text/event-stream, such as 'application/json'`)
+    }
+  }
+  return { alternative, maxConnectionMs: checkMaxConnectionMs(sse.maxConnectionMs, name + '.') }
+}
+
+function opsOf (request: FastifyRequest): RouteOps | undefined {
+  return (request.routeOptions.config as { [kOps]?: RouteOps } | undefined)?.[kOps]
+}
+
+function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
+  const { runtime, fanout } = ops
   const state = (reply[kState] = {
     started: false,
     lastEventId: readLastEventId(reply.request as FastifyRequest, {
@@ -110,11 +184,88 @@ function sseReply (runtime: Runtime, fanout: Fanout, reply: ReplyWithState): Sse
       maxLength: runtime.options.maxLastEventIdLength
     })
   })
-  return Object.assign((source: SseSource) => streamFrom(runtime, reply, state, source), {
-    open: () => openStream(runtime, reply, state),
-    subscribe: ((target, options) => fanout.subscribe(reply, state, target as never, options as never)) as SubscribeFunction,
-    lastEventId: state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
+  let accepted: boolean | undefined
+  const api = Object.assign((source: SseSource) => {
+    try {
+      // Over a cap the producer is never called: the stream opens only to be told to come back later.
+      if (!prepare(ops, reply)) source = []
+    } catch (err) {
+      // reply.sse() reports every failure through its promise, as streamFrom does.
+      return Promise.reject(err)
+    }
+    return streamFrom(runtime, reply, state, source)
+  }, {
+    open: () => {
+      prepare(ops, reply)
+      return openStream(runtime, reply, state)
+    },
+    subscribe: ((target, options) => {
+      prepare(ops, reply)
+      return fanout.subscribe(reply, state, target as never, options as never)
+    }) as SubscribeFunction,
+    lastEventId: state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined,
+    expireAt: (at: Date | number) => expireAt(ops, reply, at)
   })
+  return Object.defineProperty(api, 'accepted', {
+    enumerable: true,
+    get: () => (accepted ??= isAccepted(reply.request))
+  }) as SseReply
+}
+
+function isAccepted (request: FastifyRequest): boolean {
+  const alternative = opsOf(request)?.alternative
+  const accept = request.headers.accept
+  return alternative === undefined ? acceptsEventStream(accept) : prefersEventStream(accept, alternative)
+}
+
+/**
+ * Runs before a stream starts, on every way to start one: refuses a client that does not
+ * accept an event stream, and plans the stream's cap slot and lifetime. False when a cap is
+ * already reached (the registry then ends the stream as it opens).
+ */
+function prepare (ops: Operations, reply: ReplyWithState): boolean {
+  const request = reply.request
+  const route = opsOf(request)
+  // A dual route's handler chose the stream knowingly; elsewhere the client must accept it.
+  if (route?.alternative === undefined && !acceptsEventStream(request.headers.accept)) {
+    throw new FST_SSE_NOT_ACCEPTABLE(describeAccept(request.headers.accept))
+  }
+  const { options } = ops.runtime
+  const lifetimeMs = jitteredLifetime(route?.maxConnectionMs ?? options.maxConnectionMs)
+  const limited = options.maxStreams !== Infinity || options.maxStreamsPerKey !== Infinity
+  // A stream with nothing to plan costs no plan: memory per idle stream is what limits a process.
+  if (!limited && lifetimeMs === 0 && reply[kPlan] === null) return true
+  const plan = (reply[kPlan] ??= newPlan())
+  if (options.maxStreamsPerKey !== Infinity) plan.limitKey = limitKeyOf(options.streamKey, request)
+  plan.lifetimeMs = lifetimeMs
+  return ops.registry.limits.admits(plan.limitKey)
+}
+
+function newPlan (): StreamPlan {
+  return { limitKey: undefined, lifetimeMs: 0, expiresAt: Infinity }
+}
+
+function limitKeyOf (streamKey: ((request: FastifyRequest) => string) | undefined, request: FastifyRequest): string {
+  const key = streamKey === undefined ? request.ip : streamKey(request)
+  if (typeof key !== 'string' || key === '' || key.length > 1024) {
+    throw new FST_SSE_INVALID_KEY(`streamKey must return a non-empty string of at most 1024 characters, got ${typeof key === 'string' ? `${key.length} characters` : typeof key}`)
+  }
+  return key
+}
+
+function expireAt (ops: Operations, reply: ReplyWithState, at: Date | number): void {
+  const ms = at instanceof Date ? at.getTime() : at
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new FST_SSE_INVALID_OPTION('expireAt expects a Date or epoch milliseconds')
+  // Wall-clock time to the registry's monotonic clock.
+  const clockAt = ops.registry.now() + (ms - Date.now())
+  const conn = reply[kConn]
+  if (conn !== null) ops.registry.expire(conn, clockAt)
+  else (reply[kPlan] ??= newPlan()).expiresAt = Math.min(reply[kPlan].expiresAt, clockAt)
+}
+
+function describeAccept (accept: string | string[] | undefined): string {
+  const text = Array.isArray(accept) ? accept.join(', ') : String(accept)
+  return JSON.stringify(text.length > 200 ? text.slice(0, 200) + '…' : text)
 }
 
 export const plugin = fp(fastifyTypedSse, {

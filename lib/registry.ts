@@ -1,36 +1,155 @@
+import type { FastifyReply } from 'fastify'
 import type { Connection, ConnectionOwner, EndReason } from './connection.js'
+import { channels } from './diagnostics.js'
+import { Limits } from './limits.js'
+import type { StreamMetrics } from './metrics.js'
+
+/** Where the plugin keeps a reply's {@link StreamPlan}, when its stream needs one. */
+export const kPlan = Symbol('fastify-typed-sse.plan')
+/** The reply's open stream, set by {@link Registry.add}: a pointer in a slot every reply has, so it costs no allocation. */
+export const kConn = Symbol('fastify-typed-sse.conn')
+
+/** What the registry applies to a stream when it opens: prepared per reply by the plugin, before any byte is sent. */
+export interface StreamPlan {
+  /** The stream's key for `maxStreamsPerKey`; undefined when there is no per-key cap. */
+  limitKey: string | undefined
+  /** This stream's lifetime (jitter applied), 0 for none. */
+  lifetimeMs: number
+  /** Clock time at which the application's `expireAt()` ends it; Infinity for never. */
+  expiresAt: number
+}
+
+export interface RegistryOptions {
+  heartbeatMs: number
+  stallTimeoutMs: number
+  maxStreams: number
+  maxStreamsPerKey: number
+  /** Block sent before a stream ends for its lifetime or expiry: `retry:` so the client comes back soon. */
+  reconnectFrame: string
+  /** Block sent to a stream over a cap (the `retry:` is drawn per stream). */
+  limitFrame: () => string
+  /** Monotonic milliseconds. */
+  now: () => number
+}
+
+/** What the registry tracks beyond the set, for streams that need it. */
+interface Tracked {
+  limitKey: string | undefined
+  slot: boolean
+  deadline: number
+  deadlineReason: EndReason
+  openedAt: number
+  request: FastifyReply['request'] | null
+}
+
+// Without heartbeats or stall checks the timer still runs for deadlines, this often.
+const DEADLINE_PERIOD_MS = 1000
 
 /**
- * Every open stream of one plugin instance. One shared timer drives heartbeats and stall
- * checks for all of them (a timer per connection would cost memory per idle client), and
- * runs only while a stream is open, so nothing keeps the process alive after the last one.
+ * Every open stream of one plugin instance. One shared timer drives heartbeats, stall checks
+ * and lifetimes for all of them (a timer per connection would cost memory per idle client),
+ * and runs only while a stream is open, so nothing keeps the process alive after the last one.
+ * It also holds the stream caps: a slot is taken in {@link add} and given back in
+ * {@link remove}, which every way a stream ends goes through.
  */
 export class Registry implements ConnectionOwner {
   readonly connections = new Set<Connection>()
+  readonly limits: Limits
+  readonly now: () => number
+  /** Streams ended, by reason. */
+  readonly ended: Record<EndReason, number> = { end: 0, client: 0, error: 0, shutdown: 0, stalled: 0, overflow: 0, lifetime: 0, expired: 0, limit: 0 }
+  opened = 0
+  // Tracked streams with a deadline: the timer must run for them even without heartbeats.
+  private deadlines = 0
+  private readonly tracked = new Map<Connection, Tracked>()
   private timer: NodeJS.Timeout | undefined
   private readonly periodMs: number
 
-  constructor (heartbeatMs: number, stallTimeoutMs: number) {
+  constructor (private readonly options: RegistryOptions) {
+    const { heartbeatMs, stallTimeoutMs } = options
     const shortest = Math.min(heartbeatMs || Infinity, stallTimeoutMs || Infinity)
     // Half the shortest interval bounds the error of both checks; never busier than every 5 ms.
-    this.periodMs = Number.isFinite(shortest) ? Math.max(5, Math.min(1000, Math.floor(shortest / 2))) : 0
+    this.periodMs = Number.isFinite(shortest) ? Math.max(5, Math.min(DEADLINE_PERIOD_MS, Math.floor(shortest / 2))) : 0
+    this.limits = new Limits(options.maxStreams, options.maxStreamsPerKey)
+    this.now = options.now
   }
 
   get size (): number {
     return this.connections.size
   }
 
-  add (conn: Connection): void {
+  /** Registers an open stream; with a plan, takes its slot (or ends it as over a cap) and arms its deadline. */
+  add (conn: Connection, reply?: FastifyReply): void {
+    const plan = reply === undefined ? undefined : (reply as { [kPlan]?: StreamPlan | null })[kPlan] ?? undefined
+    if (reply !== undefined) (reply as { [kConn]?: Connection })[kConn] = conn
     this.connections.add(conn)
-    if (this.timer === undefined && this.periodMs > 0) {
-      this.timer = setInterval(tickAll, this.periodMs, this)
-      this.timer.unref()
-    }
     conn.owner = this
+    this.opened++
+    const watching = channels.open.hasSubscribers || channels.end.hasSubscribers
+    if (plan !== undefined || watching) {
+      const limitKey = plan?.limitKey
+      const tracked: Tracked = {
+        limitKey,
+        slot: false,
+        deadline: Infinity,
+        deadlineReason: 'lifetime',
+        openedAt: this.now(),
+        request: watching && reply !== undefined ? reply.request : null
+      }
+      this.tracked.set(conn, tracked)
+      if (channels.open.hasSubscribers) {
+        channels.open.publish({ request: reply?.request, reply, openStreams: this.connections.size })
+      }
+      if (plan !== undefined) {
+        if (!this.limits.acquire(limitKey)) {
+          conn.end('limit', this.options.limitFrame())
+          return
+        }
+        tracked.slot = true
+        if (plan.lifetimeMs > 0) tracked.deadline = tracked.openedAt + plan.lifetimeMs
+        if (plan.expiresAt < tracked.deadline) {
+          tracked.deadline = plan.expiresAt
+          tracked.deadlineReason = 'expired'
+        }
+        if (tracked.deadline !== Infinity) this.deadlines++
+      }
+    }
+    this.startTimer()
+  }
+
+  /** Ends the stream at clock time `at` (an application's `expireAt()` after the stream opened). */
+  expire (conn: Connection, at: number): void {
+    if (conn.closed || !this.connections.has(conn)) return
+    let tracked = this.tracked.get(conn)
+    if (tracked === undefined) {
+      tracked = { limitKey: undefined, slot: false, deadline: Infinity, deadlineReason: 'expired', openedAt: this.now(), request: null }
+      this.tracked.set(conn, tracked)
+    }
+    if (at >= tracked.deadline) return
+    if (tracked.deadline === Infinity) this.deadlines++
+    tracked.deadline = at
+    tracked.deadlineReason = 'expired'
+    this.startTimer()
   }
 
   remove (conn: Connection): void {
-    this.connections.delete(conn)
+    if (!this.connections.delete(conn)) return
+    const reason = conn.reason ?? 'end'
+    this.ended[reason] = (this.ended[reason] ?? 0) + 1
+    const tracked = this.tracked.get(conn)
+    if (tracked !== undefined) {
+      this.tracked.delete(conn)
+      if (tracked.deadline !== Infinity) this.deadlines--
+      if (tracked.slot) this.limits.release(tracked.limitKey)
+      if (channels.end.hasSubscribers) {
+        channels.end.publish({
+          request: tracked.request ?? undefined,
+          reason: conn.reason,
+          events: conn.events,
+          durationMs: this.now() - tracked.openedAt
+        })
+      }
+    }
     if (this.connections.size === 0 && this.timer !== undefined) {
       clearInterval(this.timer)
       this.timer = undefined
@@ -38,13 +157,29 @@ export class Registry implements ConnectionOwner {
   }
 
   tick (): void {
-    const now = performance.now()
+    const now = this.now()
     for (const conn of this.connections) conn.tick(now)
+    if (this.tracked.size === 0) return
+    for (const [conn, tracked] of this.tracked) {
+      if (now >= tracked.deadline) conn.end(tracked.deadlineReason, this.options.reconnectFrame)
+    }
+  }
+
+  metrics (): StreamMetrics {
+    return { streamsOpened: this.opened, streamsEnded: { ...this.ended }, limitKeys: this.limits.keys }
   }
 
   /** Ends every open stream, each with the given last block. */
   endAll (reason: EndReason, last?: string): void {
     for (const conn of [...this.connections]) conn.end(reason, last)
+  }
+
+  private startTimer (): void {
+    if (this.timer !== undefined || this.connections.size === 0) return
+    const period = this.periodMs > 0 ? this.periodMs : this.deadlines > 0 ? DEADLINE_PERIOD_MS : 0
+    if (period === 0) return
+    this.timer = setInterval(tickAll, period, this)
+    this.timer.unref()
   }
 }
 

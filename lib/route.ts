@@ -9,6 +9,10 @@ import type { Runtime } from './stream.js'
 export interface SseRouteOptions<Events extends EventMap = EventMap> extends EventOptions {
   /** The events this route emits: name → schema of `data`. Types the handler's items, validates and serializes them, documents the route. */
   events?: Events
+  /** Another representation of this resource, e.g. `'application/json'`: the route serves both, and `reply.sse.accepted` tells which one the client prefers. */
+  alternative?: string
+  /** This route's stream lifetime, overriding the plugin's `maxConnectionMs`; `false` for none. */
+  maxConnectionMs?: number | false
 }
 
 /** What the plugin prepares once per route at start-up, never per request. */

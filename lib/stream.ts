@@ -223,7 +223,7 @@ export function open (runtime: Runtime, reply: FastifyReply, controller?: AbortC
     conn.destroy('client')
     return conn
   }
-  registry.add(conn)
+  registry.add(conn, reply)
   if (runtime.closing) conn.end('shutdown', options.shutdownFrame)
   return conn
 }

@@ -4,6 +4,8 @@ import { encodeFrame, type SseItem } from './encode.js'
 import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './channels.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import { formatEventId, parseEventId } from './event-id.js'
+import { channels } from './diagnostics.js'
+import { assertKnownOptions } from './known-options.js'
 import { EventView, epochOf, type Feed, type Hub } from './hub.js'
 import type { LastEventIdResult } from './last-event-id.js'
 import type { ResetReason } from './metrics.js'
@@ -28,6 +30,7 @@ const PAGE_EVENTS = 256
 export function checkSubscribeOptions (options: SubscribeOptions | undefined): void {
   if (options === undefined) return
   if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('subscribe options must be an object')
+  assertKnownOptions(options, ['filter', 'onReset'], 'subscribe')
   if (options.filter !== undefined && typeof options.filter !== 'function') throw new FST_SSE_INVALID_OPTION('subscribe filter must be a function')
   if (options.onReset !== undefined && typeof options.onReset !== 'function') throw new FST_SSE_INVALID_OPTION('subscribe onReset must be a function')
 }
@@ -134,6 +137,7 @@ export class Subscriber implements ConnectionOwner {
     const { hub } = feed
     hub.registry.remove(conn)
     if (conn.reason === 'overflow' || conn.reason === 'stalled') hub.counters.evictions++
+    if ((conn.reason === 'overflow' || conn.reason === 'stalled') && channels.evict.hasSubscribers) channels.evict.publish({ key: feed.key, reason: conn.reason })
     hub.detach(this)
   }
 
@@ -272,6 +276,7 @@ export class Subscriber implements ConnectionOwner {
     if (skipped !== null) conn.write('id: ' + skipped.id + '\n\n', false)
     // Live items wait for the client to take the replay, so they do not overflow its queue.
     if (written > 0 && !conn.flush()) await conn.whenWritable()
+    if (channels.replay.hasSubscribers && written > 0) channels.replay.publish({ key: this.feed?.key, events: written })
   }
 
   /** Writes one event if the filter lets it through; false when it was filtered out. */
@@ -301,6 +306,7 @@ export class Subscriber implements ConnectionOwner {
   /** The reset notice, then the application's onReset hook while live items wait. */
   private async reset (reason: ResetReason, head: string, lastEventId: string | null): Promise<void> {
     this.hub.counters.resets[reason]++
+    if (channels.reset.hasSubscribers) channels.reset.publish({ key: this.feed?.key, reason })
     this.moveTo(head)
     const data = JSON.stringify({ reason, lastEventId, head })
     this.conn.write(encodeFrame({ event: this.channel.resetEvent, id: head }, data))

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED } from '../errors.js'
 import { formatEventId, parseEventId } from '../event-id.js'
+import { assertKnownOptions } from '../known-options.js'
 import type {
   AppendInput, AppendOptions, LiveItem, LiveSubscription, ReadOptions, ReadResult, ReplayStore,
   Retention, StoredEvent, StreamKey
@@ -118,6 +119,7 @@ class MemoryStore implements MemoryReplayStore {
 
   constructor (options: MemoryStoreOptions) {
     if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('memoryStore options must be an object')
+    assertKnownOptions(options, ['maxEvents', 'maxBytes', 'maxAgeMs', 'maxStreams', 'maxTotalBytes', 'idleTtlMs', 'idempotencyTtlMs', 'now'], 'memoryStore')
     this.defaults = {
       maxEvents: count(options.maxEvents, 'maxEvents', 1000),
       maxBytes: count(options.maxBytes, 'maxBytes', MiB),

@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
 import { parseEventId } from '../event-id.js'
+import { assertKnownOptions } from '../known-options.js'
 import { isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
 import { Channel, LiveQueue, parseFrame } from './redis-live.js'
 import { appendScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
@@ -71,8 +72,14 @@ interface Resolved {
 
 const MAX_IDEMPOTENCY_KEY = 256
 
+const REDIS_OPTIONS = [
+  'client', 'prefix', 'maxEvents', 'maxAgeMs', 'streamTtlMs', 'metaTtlMs', 'idempotencyTtlMs', 'appendTimeoutMs',
+  'readTimeoutMs', 'readCount', 'lingerMs', 'positionCheckMs', 'rotateEpochOnServerChange', 'maxQueuedItems', 'onError'
+] as const
+
 export function redisStore (options: RedisStoreOptions): ReplayStore {
   if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('redisStore() expects an options object with a client')
+  assertKnownOptions(options, REDIS_OPTIONS, 'redisStore')
   return new RedisStore(wrapClient(options.client), resolve(options))
 }
 

@@ -1,0 +1,69 @@
+import { FST_SSE_INVALID_OPTION } from './errors.js'
+
+// Names longer than this are cut before comparing: a hostile key must not cost quadratic time.
+const MAX_COMPARED = 64
+
+/**
+ * Refuses an options object with a name that is not one of `known`: a misspelt option
+ * (`maxConnectionMS`) would otherwise be ignored and its default silently used.
+ */
+export function assertKnownOptions (options: object, known: readonly string[], where: string): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue
+    const nearest = nearestName(name, known)
+    const shown = name.length > MAX_COMPARED ? JSON.stringify(name.slice(0, MAX_COMPARED)) + '…' : JSON.stringify(name)
+    throw new FST_SSE_INVALID_OPTION(
+      `${where}: unknown option ${shown}` + (nearest === undefined ? '' : ` (did you mean "${nearest}"?)`))
+  }
+}
+
+/** The known name closest to `name` by edit distance (case differences cost half), ties to the first. */
+export function nearestName (name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  const a = name.slice(0, MAX_COMPARED)
+  for (const candidate of known) {
+    const d = editDistance(a, candidate)
+    if (d < bestDistance) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+/**
+ * Optimal string alignment distance (Levenshtein plus adjacent transpositions), in half
+ * units so that a change of case alone (`MS` for `Ms`) counts as less than a wrong letter.
+ */
+export function editDistance (a: string, b: string): number {
+  const n = a.length
+  const m = b.length
+  const width = m + 1
+  // One flat table: rows i-2, i-1 and i live at (i % 3) * width.
+  const d = new Int32Array(width * 3)
+  for (let j = 0; j <= m; j++) d[j] = j * 2
+  for (let i = 1; i <= n; i++) {
+    const row = (i % 3) * width
+    const prev = ((i - 1) % 3) * width
+    const prev2 = ((i + 1) % 3) * width
+    d[row] = i * 2
+    const ca = a.charCodeAt(i - 1)
+    for (let j = 1; j <= m; j++) {
+      const cb = b.charCodeAt(j - 1)
+      const sub = ca === cb ? 0 : lower(ca) === lower(cb) ? 1 : 2
+      let v = Math.min(at(d, prev + j) + 2, at(d, row + j - 1) + 2, at(d, prev + j - 1) + sub)
+      if (i > 1 && j > 1 && ca === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === cb) v = Math.min(v, at(d, prev2 + j - 2) + 2)
+      d[row + j] = v
+    }
+  }
+  return at(d, (n % 3) * width + m)
+}
+
+function at (table: Int32Array, index: number): number {
+  return table[index] as number
+}
+
+function lower (code: number): number {
+  return code >= 65 && code <= 90 ? code + 32 : code
+}
