@@ -34,7 +34,7 @@ type EndListener = (reason: EndReason) => void
 const HEARTBEAT = ':\n\n'
 // A batch this long is written at once rather than at the end of the tick: the socket's own
 // high-water mark, so backpressure is seen after one batch, not after a whole burst.
-const BATCH_CHARS = 16 * 1024
+const BATCH_CHARS = 32 * 1024
 
 /**
  * The write side of one event stream: owns the raw response, knows whether the client can

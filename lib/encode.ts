@@ -51,7 +51,23 @@ export function encodeItem (item: SseItem, serialize: DataSerializer): string {
     throw new FST_SSE_INVALID_EVENT(`expected an object, got ${item === null ? 'null' : typeof item}`)
   }
   const data = item.data
-  return encodeFrame(item, data === undefined ? undefined : typeof data === 'string' ? data : serialize(data, item.event))
+  if (data === undefined || typeof data === 'string') return encodeFrame(item, data)
+  const text = serialize(data, item.event)
+  return serialize === jsonSerializer ? encodeJsonFrame(item, text) : encodeFrame(item, text)
+}
+
+/**
+ * {@link encodeFrame} for text that JSON.stringify or a schema-compiled serializer produced.
+ * Such text escapes every control character and every lone surrogate, so it is always one
+ * valid `data:` line: the per-character scan is skipped, and the block is built in one pass.
+ * `event` and `id` are checked as usual.
+ */
+export function encodeJsonFrame (item: Omit<SseItem, 'data'>, text: string): string {
+  // Comments and retry hints are rare on data events: they take the general path.
+  if (item.comment !== undefined || item.retry !== undefined) return encodeFrame(item, text)
+  const { event, id } = item
+  const head = event === undefined ? '' : eventField(event)
+  return id === undefined ? head + 'data: ' + text + '\n\n' : head + idField(id) + 'data: ' + text + '\n\n'
 }
 
 /**
@@ -97,7 +113,20 @@ function encodeComment (text: string): string {
 const LINE_BREAK = /[\r\n]/
 const LINE_BREAK_OR_NUL = /[\r\n\0]/
 
+// The last event type that passed the checks and its line: a stream mostly repeats a few
+// names, so the check runs once per change of name instead of once per event.
+let checkedEvent: string | undefined
+let checkedEventLine = ''
+
 function eventField (event: unknown): string {
+  if (event === checkedEvent) return checkedEventLine
+  const line = checkEventField(event)
+  checkedEvent = event as string
+  checkedEventLine = line
+  return line
+}
+
+function checkEventField (event: unknown): string {
   if (typeof event !== 'string') throw new FST_SSE_INVALID_EVENT(`event must be a string, got ${typeof event}`)
   if (LINE_BREAK.test(event)) throw new FST_SSE_INVALID_EVENT(`event must not contain CR or LF: ${JSON.stringify(event)}`)
   // An empty event line is read as "message" by browsers but as "" by some parsers: omit it.
