@@ -41,7 +41,7 @@ const HEARTBEAT = ':\n\n'
 const ENDED = new DOMException('This operation was aborted', 'AbortError')
 // A batch this long is written at once rather than at the end of the tick: the socket's own
 // high-water mark, so backpressure is seen after one batch, not after a whole burst.
-const BATCH_CHARS = 16 * 1024
+const BATCH_CHARS = 32 * 1024
 
 /**
  * The write side of one event stream: owns the raw response, knows whether the client can
@@ -72,7 +72,6 @@ export class Connection {
   private blockedLength = 0
   private drainWaiters: Array<() => void> | null = null
   private endListener: EndListener | EndListener[] | null = null
-  private readonly onClose: () => void
   private onDrain: (() => void) | null = null
 
   constructor (res: RawResponse, limits: ConnectionLimits, now: number, controller?: AbortController) {
@@ -80,8 +79,10 @@ export class Connection {
     this.limits = limits
     this.silentSince = now
     this.controller = controller
-    this.onClose = () => this.finish('client')
-    res.on('close', this.onClose)
+    // One listener shared by every connection, found again through its response: a closure per
+    // connection would cost more than the entry, and idle subscribers are mostly this object.
+    byResponse.set(res, this)
+    res.on('close', onResponseClose)
   }
 
   /** Aborted the moment the stream ends, for any reason. */
@@ -232,11 +233,17 @@ export class Connection {
     }
   }
 
+  /** @internal The response closed: the client went away (or the response ended). */
+  closedByClient (): void {
+    this.finish('client')
+  }
+
   private finish (reason: EndReason): void {
     if (this.reason !== undefined) return
     this.reason = reason
     this.batch = ''
-    this.res.off('close', this.onClose)
+    this.res.off('close', onResponseClose)
+    byResponse.delete(this.res)
     if (this.onDrain !== null) this.res.off('drain', this.onDrain)
     this.controller?.abort(ENDED)
     this.drained()
@@ -247,6 +254,12 @@ export class Connection {
     if (typeof listener === 'function') listener(reason)
     else if (listener !== null) for (const l of listener) l(reason)
   }
+}
+
+const byResponse = new WeakMap<RawResponse, Connection>()
+
+function onResponseClose (this: RawResponse): void {
+  byResponse.get(this)?.closedByClient()
 }
 
 function flushConnection (conn: Connection): void {

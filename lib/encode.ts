@@ -60,7 +60,28 @@ export function encodeItem (item: SseItem, serialize: DataSerializer, maxBytes =
     throw new FST_SSE_INVALID_EVENT(`expected an object, got ${item === null ? 'null' : typeof item}`)
   }
   const data = item.data
-  return encodeFrame(item, data === undefined ? undefined : typeof data === 'string' ? data : serialize(data, item.event), maxBytes)
+  if (data === undefined || typeof data === 'string') return encodeFrame(item, data, maxBytes)
+  const text = serialize(data, item.event)
+  return serialize === jsonSerializer && typeof text === 'string' ? encodeJsonFrame(item, text, maxBytes) : encodeFrame(item, text, maxBytes)
+}
+
+/**
+ * {@link encodeFrame} for text that JSON.stringify produced. Such text escapes every control
+ * character and every lone surrogate, so it is always one valid `data:` line: the per-character
+ * scan is skipped, and the block is built in one pass. `event` and `id` are checked as usual,
+ * and the size before the block is built.
+ */
+export function encodeJsonFrame (item: Omit<SseItem, 'data'>, text: string, maxBytes = Infinity): string {
+  // Comments and retry hints are rare on data events: they take the general path.
+  if (item.comment !== undefined || item.retry !== undefined) return encodeFrame(item, text, maxBytes)
+  const { event, id } = item
+  let fields = event === undefined ? '' : eventField(event)
+  if (id !== undefined) fields += idField(id)
+  if (maxBytes !== Infinity && fitsUnder(fields, undefined, text) > maxBytes) {
+    const bytes = frameBytes(fields, undefined, text)
+    if (bytes > maxBytes) throw new FST_SSE_EVENT_TOO_LARGE(bytes, maxBytes)
+  }
+  return fields + 'data: ' + text + '\n\n'
 }
 
 /**
@@ -120,7 +141,20 @@ const LINE_BREAKS = /\r\n|\r|\n/
 const LINE_BREAK = /[\r\n]/
 const LINE_BREAK_OR_NUL = /[\r\n\0]/
 
+// The last event type that passed the checks and its line: a stream mostly repeats a few
+// names, so the check runs once per change of name instead of once per event.
+let checkedEvent: string | undefined
+let checkedEventLine = ''
+
 function eventField (event: unknown): string {
+  if (event === checkedEvent) return checkedEventLine
+  const line = checkEventField(event)
+  checkedEvent = event as string
+  checkedEventLine = line
+  return line
+}
+
+function checkEventField (event: unknown): string {
   if (typeof event !== 'string') throw new FST_SSE_INVALID_EVENT(`event must be a string, got ${typeof event}`)
   if (LINE_BREAK.test(event)) throw new FST_SSE_INVALID_EVENT(`event must not contain CR or LF: ${JSON.stringify(event)}`)
   if (!isWellFormed.call(event)) throw new FST_SSE_INVALID_EVENT('event contains a lone surrogate, which UTF-8 cannot carry')

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { encodeFrame, encodeItem, type DataSerializer, type SseItem } from './encode.js'
+import { encodeFrame, encodeItem, jsonSerializer, type DataSerializer, type SseItem } from './encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from './errors.js'
 import type { EventMap } from './event-types.js'
 import type { ItemEncoder } from './pump.js'
@@ -49,6 +49,8 @@ export interface EventPipeline {
 interface CompiledEvent {
   check: PayloadCheck | null
   serialize: (data: unknown) => string
+  /** True when `serialize` always produces JSON text (one line, no lone surrogate), so framing need not scan it. */
+  json: boolean
 }
 
 const MESSAGE = 'message'
@@ -65,24 +67,28 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
 
   // Every payload of a declared event is JSON text, strings included, so a client can parse
   // every event the same way whatever the serialize setting.
-  const textOf = (item: SseItem): string | undefined => {
-    if (item === null || typeof item !== 'object') {
-      throw new FST_SSE_INVALID_EVENT(`expected an object, got ${item === null ? 'null' : typeof item}`)
-    }
-    const data = item.data
-    if (data === undefined) return undefined
+  /** The checked entry of an item's event; throws for an invalid item. Only for items with data. */
+  const checked = (item: SseItem): CompiledEvent => {
     const event = item.event
     const name = event === undefined || event === '' ? MESSAGE : event
     const compiled = table.get(name)
     if (compiled === undefined) throw new FST_SSE_UNKNOWN_EVENT(String(name), declared)
     const check = compiled.check
-    if (check !== null && !check.test(data)) throw check.explain(data)
-    return compiled.serialize(data)
+    if (check !== null && !check.test(item.data)) throw check.explain(item.data)
+    return compiled
+  }
+
+  /** The item's data as validated, serialized text; throws for an invalid item. */
+  const textOf = (item: SseItem): string | undefined => {
+    assertObject(item)
+    if (item.data === undefined) return undefined
+    return checked(item).serialize(item.data)
   }
 
   const prepare = (item: SseItem): PreparedItem => {
-    const text = textOf(item)
-    return { event: item.event, text }
+    assertObject(item)
+    if (item.data === undefined) return { event: item.event, text: undefined }
+    return { event: item.event, text: checked(item).serialize(item.data) }
   }
   if (onInvalid === 'error') return { prepare, encode: (item, maxBytes) => encodeFrame(item, textOf(item), maxBytes) }
 
@@ -118,7 +124,8 @@ function compileTable (events: EventMap, options: EventOptions, serializer: Data
     }
     table.set(name, {
       check: validate ? compileCheck(name, schema) : null,
-      serialize: serialize ? compileSerializer(name, schema) : (data) => serializer(data, name)
+      serialize: serialize ? compileSerializer(name, schema) : (data) => serializer(data, name),
+      json: serialize ? escapesEverything(schema) : serializer === jsonSerializer
     })
   }
   if (table.size === 0) throw new FST_SSE_INVALID_OPTION('events must declare at least one event')
@@ -132,6 +139,25 @@ function untypedPipeline (serializer: DataSerializer): EventPipeline {
       text: item.data === undefined ? undefined : typeof item.data === 'string' ? item.data : serializer(item.data, item.event)
     }),
     encode: (item, maxBytes) => encodeItem(item, serializer, maxBytes)
+  }
+}
+
+function assertObject (item: SseItem): void {
+  if (item === null || typeof item !== 'object') {
+    throw new FST_SSE_INVALID_EVENT(`expected an object, got ${item === null ? 'null' : typeof item}`)
+  }
+}
+
+/**
+ * Whether the serializer compiled for `schema` escapes every string it writes. It does unless
+ * a string is declared with `format: 'unsafe'`, which is copied verbatim and may hold a line
+ * break or a lone surrogate; any mention of that format anywhere in the schema counts.
+ */
+function escapesEverything (schema: unknown): boolean {
+  try {
+    return !JSON.stringify(schema).includes('"unsafe"')
+  } catch {
+    return false
   }
 }
 

@@ -102,3 +102,17 @@ test('rejects everything that would inject fields or vanish silently', async (t)
     t.match(error?.message, message, `${show(item)}: ${message}`)
   }
 })
+
+// The check of an event type is remembered per name: what was refused once is refused every time,
+// also right after a valid name, and a valid name still passes after a refusal.
+test('event types are checked every time, whatever was encoded before', async (t) => {
+  for (let round = 0; round < 3; round++) {
+    t.equal(encodeEvent({ event: 'tick', data: { a: 1 } }), 'event: tick\ndata: {"a":1}\n\n')
+    t.throws(() => encodeEvent({ event: 'tick\nid: 9', data: { a: 1 } }), { code: 'FST_SSE_INVALID_EVENT' })
+    t.throws(() => encodeEvent({ event: 'tick\r', data: 'x' }), { code: 'FST_SSE_INVALID_EVENT' })
+    t.throws(() => encodeEvent({ event: new String('tick'), data: { a: 1 } }), { code: 'FST_SSE_INVALID_EVENT' })
+    t.throws(() => encodeEvent({ event: 'tick', id: 'a\nb', data: { a: 1 } }), { code: 'FST_SSE_INVALID_EVENT' })
+    t.equal(encodeEvent({ event: 'tick', id: 3, retry: 5, comment: 'c', data: { b: '\n\r\ud800' } }),
+      ': c\nevent: tick\nid: 3\nretry: 5\ndata: {"b":"\\n\\r\\ud800"}\n\n')
+  }
+})

@@ -73,3 +73,25 @@ test('events without a schema are not allowed on a typed route, so nothing falls
   const { events } = await wire(t, { events: { a: Type.String() } }, [{ event: 'b', data: 'x' }])
   t.same(events.map((e) => e.type), ['error'])
 })
+
+// Compiled serializers escape every string, so their output is framed without a scan, except
+// for strings declared `format: 'unsafe'`, which the serializer copies verbatim.
+test("a string declared format: 'unsafe' is still split into data lines, never a field", async (t) => {
+  const Raw = Type.Object({ text: Type.String({ format: 'unsafe' }) })
+  // The validator knows no format 'unsafe': only the serializer reads it.
+  const { events, body } = await wire(t, { events: { raw: Raw }, validate: false },
+    [{ event: 'raw', id: 1, data: { text: 'a\nevent: forged\r\nid: 9\rdata: x' } }, { event: 'raw', id: 2, data: { text: 'ok' } }])
+  t.same(events.map((e) => [e.type, e.lastEventId, e.data]), [
+    ['raw', '1', '{"text":"a\nevent: forged\nid: 9\ndata: x"}'],
+    ['raw', '2', '{"text":"ok"}']
+  ])
+  t.notMatch(body, /^event: forged/m)
+  t.notMatch(body, /^id: 9/m)
+})
+
+test('a custom serializer under serialize: false is split into data lines', async (t) => {
+  const serializer = (data) => JSON.stringify(data, null, 2)
+  const { events, body } = await wire(t, { events: { note: Note }, serialize: false }, [{ event: 'note', data: note }], { serializer })
+  t.same(JSON.parse(events[0].data), note)
+  t.ok(body.split('\n').filter((l) => l.startsWith('data:')).length > 1, 'several data lines')
+})
