@@ -79,5 +79,5 @@ export const FST_SSE_STORE_TIMEOUT = coded(
 export const FST_SSE_STORE_UNAVAILABLE = coded(
   'FST_SSE_STORE_UNAVAILABLE', 'Replay store: %s failed: %s', 503)
 
-export const FST_SSE_NOT_ACCEPTABLE = createError(
+export const FST_SSE_NOT_ACCEPTABLE = coded(
   'FST_SSE_NOT_ACCEPTABLE', 'This resource is an event stream (text/event-stream), which the request\'s Accept header does not accept: %s', 406)
