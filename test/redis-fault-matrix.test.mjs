@@ -131,7 +131,17 @@ if (requireRedisServer(t0)) {
       await waitFor(async () => (await publish()).ok, 15_000, 'a publish to succeed after the fault')
       for (let i = 0; i < 5; i++) await publish()
       const last = results.filter((r) => r.ok).at(-1)
-      const missingLast = () => followers.filter((f) => !f.received.some((e) => e.data === last.data))
+      // A client has caught up once it got the last event, or a reset notice that moved it to
+      // that event's position or past it (a reset skips to the head: the app reloads its state).
+      const position = (id) => ({ epoch: id.slice(0, id.lastIndexOf(':')), offset: Number(id.slice(id.lastIndexOf(':') + 1)) })
+      const target = position(last.id)
+      const reached = (e) => {
+        if (e.data === last.data) return true
+        if (e.type !== 'reset') return false
+        const at = position(e.lastEventId)
+        return at.epoch === target.epoch && at.offset >= target.offset
+      }
+      const missingLast = () => followers.filter((f) => !f.received.some(reached))
       await waitFor(() => missingLast().length === 0, 20_000, 'every client to get the last event').catch((err) => {
         const f = missingLast()[0]
         throw new Error(`${err.message}: ${missingLast().length} missing; e.g. ${f.connects} connects, last id ${f.lastEventId}, got ${JSON.stringify(f.received.slice(-3))}; last publish ${JSON.stringify(last)}`)
