@@ -100,16 +100,25 @@ function forOpenApi32 (schema: Record<string, any>): Record<string, any> {
 
 /**
  * Swagger 2.0 has no media types in responses: @fastify/swagger makes the whole response entry
- * its `schema`, so the entry becomes a string schema carrying the item schema as an extension.
+ * its `schema`, so the entry becomes a string schema carrying the item schema as an extension
+ * and the example stream as the schema's example (what swagger-ui shows as "Example Value").
+ * The operation's `produces` names the media type, so swagger-ui does not offer JSON.
  */
 function forSwagger2 (schema: Record<string, any>, events: EventMap): Record<string, any> {
   const ok = schema.response[200]
   const media = ok.content[MEDIA_TYPE]
+  const produces: unknown[] = Array.isArray(schema.produces) ? schema.produces : []
   return {
     ...schema,
+    produces: produces.includes(MEDIA_TYPE) ? produces : [...produces, MEDIA_TYPE],
     response: {
       ...schema.response,
-      200: { type: 'string', description: ok.description ?? describeEvents(events), [ITEM_SCHEMA_EXTENSION]: media[ITEM_SCHEMA_EXTENSION] }
+      200: {
+        type: 'string',
+        description: ok.description ?? describeEvents(events),
+        [ITEM_SCHEMA_EXTENSION]: media[ITEM_SCHEMA_EXTENSION],
+        example: media.example
+      }
     }
   }
 }

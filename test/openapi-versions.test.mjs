@@ -91,6 +91,8 @@ test('Swagger 2.0: valid; the response is a string schema carrying the events', 
   t.notOk('content' in ok.schema, 'no OpenAPI 3 fields in the schema')
   t.same(namesOf(ok.schema[ITEM]), ['progress', 'done', 'message'])
   t.match(ok.description, /`done`: data `\{"ok":true\}`/)
+  t.match(ok.schema.example, /^event: done\ndata: \{"ok":true\}\n\n/m, 'the example stream, as swagger-ui shows it')
+  t.same(doc.paths['/jobs/{id}/progress'].get.produces, ['text/event-stream'], 'the operation produces an event stream')
 })
 
 test('a route with its own swaggerTransform keeps it', async (t) => {
