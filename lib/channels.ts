@@ -28,12 +28,16 @@ export interface SseChannelOptions<Events extends EventMap = EventMap> extends E
   key?: (request: FastifyRequest) => string
 }
 
-/** A published item of a stream declared with `events`: one of its events, with typed data. */
-export type PublishItem<Events extends EventMap = EventMap> = string extends keyof Events
+/**
+ * A published item of a stream declared with `events`: one of its events, with typed data.
+ * `Provider` is the type provider of the instance the stream was declared on: what gives a
+ * TypeBox 1.x schema its static type (see StaticOf).
+ */
+export type PublishItem<Events extends EventMap = EventMap, Provider = unknown> = string extends keyof Events
   ? { event?: string, data: unknown }
   : { [Name in keyof Events & string]: Name extends 'message'
-      ? { event?: 'message', data: StaticOf<Events[Name]> }
-      : { event: Name, data: StaticOf<Events[Name]> } }[keyof Events & string]
+      ? { event?: 'message', data: StaticOf<Events[Name], Provider> }
+      : { event: Name, data: StaticOf<Events[Name], Provider> } }[keyof Events & string]
 
 export interface PublishOptions {
   /** Repeating a publish with the same key within the store's window stores it once and returns the first result. */
@@ -41,7 +45,7 @@ export interface PublishOptions {
 }
 
 /** The event a per-connection filter is asked about (replayed or live alike). */
-export interface FilterEvent<Events extends EventMap = EventMap> {
+export interface FilterEvent<Events extends EventMap = EventMap, Provider = unknown> {
   /** `<epoch>:<offset>`. */
   readonly id: string
   /** Event name; undefined for `message`. */
@@ -49,11 +53,11 @@ export interface FilterEvent<Events extends EventMap = EventMap> {
   /** The data as stored (serialized text). */
   readonly text: string
   /** `text` parsed as JSON (parsed once per event, shared by every connection), or `text` when it is not JSON. */
-  readonly data: string extends keyof Events ? unknown : StaticOf<Events[keyof Events]>
+  readonly data: string extends keyof Events ? unknown : StaticOf<Events[keyof Events], Provider>
 }
 
 /** What an `onReset` hook gets: why the client must resync, and a way to send it a snapshot. */
-export interface ResetContext<Events extends EventMap = EventMap> {
+export interface ResetContext<Events extends EventMap = EventMap, Provider = unknown> {
   reason: ResetReason
   /** What the client sent, or null when it sent nothing usable. */
   lastEventId: string | null
@@ -62,18 +66,18 @@ export interface ResetContext<Events extends EventMap = EventMap> {
   request: FastifyRequest
   reply: FastifyReply
   /** Sends one item (validated like a published one, without an id) before live events resume. */
-  send: (item: PublishItem<Events>) => boolean
+  send: (item: PublishItem<Events, Provider>) => boolean
 }
 
-export interface SubscribeOptions<Events extends EventMap = EventMap> {
+export interface SubscribeOptions<Events extends EventMap = EventMap, Provider = unknown> {
   /** Which events this connection receives, replayed and live alike. A filtered event still advances its cursor. */
-  filter?: (event: FilterEvent<Events>) => boolean
+  filter?: (event: FilterEvent<Events, Provider>) => boolean
   /** Runs after a reset notice and before live events resume: push a snapshot with `send()`. */
-  onReset?: (context: ResetContext<Events>) => void | PromiseLike<void>
+  onReset?: (context: ResetContext<Events, Provider>) => void | PromiseLike<void>
 }
 
 /** A declared stream: its events, its retention, and how subscribers' keys are derived. */
-export interface SseChannel<Events extends EventMap = EventMap, Keyed extends boolean = boolean> {
+export interface SseChannel<Events extends EventMap = EventMap, Keyed extends boolean = boolean, Provider = unknown> {
   readonly name: string
   readonly keyed: Keyed
   /**
@@ -81,8 +85,8 @@ export interface SseChannel<Events extends EventMap = EventMap, Keyed extends bo
    * with the stored event; every subscriber receives it through the store.
    */
   publish: Keyed extends true
-    ? (item: PublishItem<Events>, options: PublishOptions & { key: string }) => Promise<StoredEvent>
-    : (item: PublishItem<Events>, options?: PublishOptions & { key?: undefined }) => Promise<StoredEvent>
+    ? (item: PublishItem<Events, Provider>, options: PublishOptions & { key: string }) => Promise<StoredEvent>
+    : (item: PublishItem<Events, Provider>, options?: PublishOptions & { key?: undefined }) => Promise<StoredEvent>
   /**
    * The id of the stream's newest event (`<epoch>:0` before the first). Taken with a snapshot
    * of the app's state, it lets a page subscribe from exactly that point (`?lastEventId=`).

@@ -10,8 +10,11 @@ import type { ReplayStore, StoredEvent } from './stores/types.js'
 import { open, assertCanStart, type Runtime, type StreamState } from './stream.js'
 import { checkSubscribeOptions, Subscriber } from './subscriber.js'
 
-/** The replay and fan-out half of `fastify.sse`. */
-export interface SseFanout {
+/**
+ * The replay and fan-out half of `fastify.sse`. `Provider` is the instance's type provider:
+ * `app.withTypeProvider<TypeBoxTypeProvider>().sse` types streams of TypeBox 1.x schemas.
+ */
+export interface SseFanout<Provider = unknown> {
   /**
    * Declares a stream: its events (typed, validated and serialized once per publish), its
    * retention and replay bounds, and for a keyed stream how a subscriber's key is derived
@@ -19,14 +22,14 @@ export interface SseFanout {
    */
   stream: <Events extends EventMap = EventMap, Options extends SseChannelOptions<Events> = SseChannelOptions<Events>>(
     name: string, options?: Options & SseChannelOptions<Events>
-  ) => SseChannel<Events, Options extends { key: (...args: never[]) => string } ? true : false>
+  ) => SseChannel<Events, Options extends { key: (...args: never[]) => string } ? true : false, Provider>
   /**
    * Publishes to a declared stream (or an undeclared name, with default settings): validated
    * and serialized once, stored, and delivered by the store to every subscriber. Keyed streams
    * need `options.key`.
    */
-  publish: <Events extends EventMap = EventMap>(
-    stream: string | SseChannel<Events>, item: PublishItem<Events>, options?: PublishOptions & { key?: string }
+  publish: <Events extends EventMap = EventMap, ChannelProvider = Provider>(
+    stream: string | SseChannel<Events, boolean, ChannelProvider>, item: PublishItem<Events, ChannelProvider>, options?: PublishOptions & { key?: string }
   ) => Promise<StoredEvent>
   /** A snapshot of the counters, e.g. for a metrics library's collect callback. */
   metrics: () => SseMetrics
@@ -35,8 +38,8 @@ export interface SseFanout {
 }
 
 /** Starts a live + replay stream on `reply`; see `reply.sse.subscribe`. */
-export type SubscribeFunction = <Events extends EventMap = EventMap>(
-  stream: string | SseChannel<Events>, options?: SubscribeOptions<Events>
+export type SubscribeFunction = <Events extends EventMap = EventMap, Provider = unknown>(
+  stream: string | SseChannel<Events, boolean, Provider>, options?: SubscribeOptions<Events, Provider>
 ) => Promise<void>
 
 export class Fanout implements SseFanout {
@@ -69,7 +72,7 @@ export class Fanout implements SseFanout {
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  publish (stream: string | SseChannel<any, any>, item: SseItem, options?: PublishOptions & { key?: string }): Promise<StoredEvent> {
+  publish (stream: string | SseChannel<any, any, any>, item: SseItem, options?: PublishOptions & { key?: string }): Promise<StoredEvent> {
     let channel: ChannelDef
     try {
       channel = this.channels.resolve(stream as string | SseChannel)
@@ -105,7 +108,7 @@ export class Fanout implements SseFanout {
    * for the life of the stream.
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  subscribe (reply: FastifyReply, state: StreamState, target: string | SseChannel<any, any>, options: SubscribeOptions | undefined): Promise<void> {
+  subscribe (reply: FastifyReply, state: StreamState, target: string | SseChannel<any, any, any>, options: SubscribeOptions | undefined): Promise<void> {
     const channel = this.channels.resolve(target as string | SseChannel)
     checkSubscribeOptions(options)
     const key = channel.keyFor(reply.request)

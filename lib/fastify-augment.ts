@@ -27,10 +27,6 @@ declare module 'fastify' {
     /** Server-Sent Events for this reply (fastify-typed-sse). */
     readonly sse: SseReply
   }
-  interface FastifyInstance {
-    /** Server-Sent Events state of this instance (fastify-typed-sse). */
-    readonly sse: SseServer
-  }
 
   // Inference goes through Fastify's own route generics: these overloads infer `Events` from
   // `sse.events` next to RouteGeneric, ContextConfig and SchemaCompiler, so schemas, type
@@ -68,6 +64,11 @@ declare module 'fastify' {
     Logger extends FastifyBaseLogger = FastifyBaseLogger,
     TypeProvider extends FastifyTypeProvider = FastifyTypeProviderDefault
   > {
+    /**
+     * Server-Sent Events state of this instance (fastify-typed-sse). Streams declared through
+     * it are typed by the instance's type provider (TypeBox 1.x schemas need one).
+     */
+    readonly sse: SseServer<TypeProvider>
     route<RouteGeneric extends RouteGenericInterface = RouteGenericInterface, ContextConfig = ContextConfigDefault,
       const SchemaCompiler extends FastifySchema = FastifySchema, const Events extends EventMap = EventsOf<RouteGeneric>>(
       opts: WithTypedSseHandler<RouteOptions<RawServer, RawRequest, RawReply, RouteGeneric, ContextConfig,

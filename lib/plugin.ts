@@ -49,7 +49,7 @@ export interface SseReply<Item = SseItem> {
 }
 
 /** `fastify.sse`: the plugin instance's view of its streams. */
-export interface SseServer extends SseFanout {
+export interface SseServer<Provider = unknown> extends SseFanout<Provider> {
   /** Streams open right now. */
   readonly openStreams: number
 }
@@ -121,7 +121,8 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
 
   const fanout = new Fanout(runtime, checkStore(opts?.store), fastify.log)
   fastify.decorate('sse', {
-    getter (): SseServer {
+    // The provider is a type-level parameter only: one object serves every typed view of the instance.
+    getter (): SseServer<any> {
       return fanout
     }
   })

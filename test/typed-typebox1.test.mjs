@@ -66,3 +66,15 @@ test('a schema of neither TypeBox line needs validate: false, as before', async 
   const { events } = await injectEvents(app, '/p')
   t.same(events.map((e) => e.data), ['{"ok":true}'])
 })
+
+test('a replay stream of TypeBox 1.x schemas validates and serializes each publish once', async (t) => {
+  const app = await build(t)
+  const feed = app.sse.stream('jobs', { events: { progress: Progress, done: Done } })
+  await app.ready()
+  const stored = await feed.publish({ event: 'progress', data: { step: 'a', percent: 10, extra: 'left out' } })
+  t.equal(stored.data, '{"step":"a","percent":10}', 'serialized from the schema')
+  t.equal(stored.event, 'progress')
+  await t.rejects(feed.publish({ event: 'done', data: { ok: 'yes' } }), { code: 'FST_SSE_INVALID_PAYLOAD', path: '/ok' }, 'refused by the compiled check')
+  await t.rejects(feed.publish({ event: 'progress', data: { step: 'b', percent: 150 } }), { code: 'FST_SSE_INVALID_PAYLOAD', path: '/percent' })
+  t.match(await feed.head(), /:1$/, 'nothing refused was stored')
+})

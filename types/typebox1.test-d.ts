@@ -83,3 +83,25 @@ app.get('/annotated', { sse: { events } }, (request, reply) =>
     expectError(yield { event: 'done', data: { ok: 'yes' } })
     expectError(yield { event: 'nope', data: { ok: true } })
   }))
+
+// Replay streams declared on an instance with the provider: publish, filters and onReset snapshots are typed.
+const feed = app.sse.stream('jobs', { events })
+feed.publish({ event: 'progress', data: { step: 'a', percent: 5 } })
+expectError(feed.publish({ event: 'progress', data: { step: 'a', percent: 'five' } }))
+expectError(feed.publish({ event: 'nope', data: { ok: true } }))
+app.sse.publish(feed, { event: 'done', data: { ok: true } })
+expectError(app.sse.publish(feed, { event: 'done', data: { ok: 'yes' } }))
+app.get('/feed', (request, reply) => reply.sse.subscribe(feed, {
+  filter: (event) => event.event !== 'done',
+  onReset: ({ send }) => {
+    send({ event: 'done', data: { ok: true } })
+    expectError(send({ event: 'done', data: { ok: 1 } }))
+  }
+}))
+const perUser = app.sse.stream('mail', { events, key: (request) => request.id })
+perUser.publish({ event: 'done', data: { ok: true } }, { key: 'u1' })
+expectError(perUser.publish({ event: 'done', data: { ok: true } }))
+
+// Declared on an instance without one, the data type says what to do, and nothing compiles.
+const untyped = plain.sse.stream('jobs', { events })
+expectError(untyped.publish({ event: 'done', data: { ok: true } }))
