@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { encodeFrame, encodeItem, jsonSerializer, type DataSerializer, type SseItem } from './encode.js'
+import { encodeFrame, encodeItem, encodeJsonFrame, jsonSerializer, type DataSerializer, type SseItem } from './encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from './errors.js'
 import type { EventMap } from './event-types.js'
 import type { ItemEncoder } from './pump.js'
@@ -78,11 +78,16 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
     return compiled
   }
 
-  /** The item's data as validated, serialized text; throws for an invalid item. */
-  const textOf = (item: SseItem): string | undefined => {
+  /**
+   * Validates, serializes and frames one item; throws for an invalid item. Text from a
+   * serializer that escapes everything is framed without the line scan (encodeJsonFrame).
+   */
+  const frame = (item: SseItem, maxBytes: number | undefined): string => {
     assertObject(item)
-    if (item.data === undefined) return undefined
-    return checked(item).serialize(item.data)
+    if (item.data === undefined) return encodeFrame(item, undefined, maxBytes)
+    const compiled = checked(item)
+    const text = compiled.serialize(item.data)
+    return compiled.json && typeof text === 'string' ? encodeJsonFrame(item, text, maxBytes) : encodeFrame(item, text, maxBytes)
   }
 
   const prepare = (item: SseItem): PreparedItem => {
@@ -90,18 +95,17 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
     if (item.data === undefined) return { event: item.event, text: undefined }
     return { event: item.event, text: checked(item).serialize(item.data) }
   }
-  if (onInvalid === 'error') return { prepare, encode: (item, maxBytes) => encodeFrame(item, textOf(item), maxBytes) }
+  if (onInvalid === 'error') return { prepare, encode: frame }
 
   const encodeWith = (log: FastifyBaseLogger | undefined): ItemEncoder => (item, maxBytes) => {
-    let text: string | undefined
     try {
-      text = textOf(item)
+      return frame(item, maxBytes)
     } catch (err) {
+      // Only an invalid item is skipped: a malformed event name, id or an oversized frame stays an error.
       if (!isInvalidItem(err)) throw err
       log?.warn({ err }, 'event stream item skipped')
       return ''
     }
-    return encodeFrame(item, text, maxBytes)
   }
   return { prepare, encode: encodeWith(options.log), encodeWith }
 }
