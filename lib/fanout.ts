@@ -8,7 +8,7 @@ import { Counters, type SseMetrics } from './metrics.js'
 import { memoryStore } from './stores/memory.js'
 import type { ReplayStore, StoredEvent } from './stores/types.js'
 import { open, assertCanStart, type Runtime, type StreamState } from './stream.js'
-import { checkSubscribeOptions, Subscriber } from './subscriber.js'
+import { checkSubscribeOptions, Subscriber, type SubscriberDeps } from './subscriber.js'
 
 /**
  * The replay and fan-out half of `fastify.sse`. `Provider` is the instance's type provider:
@@ -48,12 +48,21 @@ export class Fanout implements SseFanout {
   private readonly counters = new Counters()
   private readonly channels: Channels
   private readonly ownsStore: boolean
+  private readonly subscriberDeps: SubscriberDeps
 
   constructor (private readonly runtime: Runtime, store: ReplayStore | undefined, log: FastifyBaseLogger) {
     this.ownsStore = store === undefined
     this.store = store ?? memoryStore()
     const { options } = runtime
-    this.hub = new Hub(this.store, runtime.registry, this.counters, log, options.maxBufferedBytes)
+    this.hub = new Hub(this.store, this.counters, log)
+    this.subscriberDeps = {
+      hub: this.hub,
+      store: this.store,
+      registry: runtime.registry,
+      counters: this.counters,
+      log,
+      maxBufferedBytes: options.maxBufferedBytes
+    }
     this.channels = new Channels({
       store: this.store,
       counters: this.counters,
@@ -124,9 +133,9 @@ export class Fanout implements SseFanout {
     const extras = filter === null && onReset === null
       ? null
       : { filter: filter as never, onReset: onReset as never, reply: onReset === null ? null : reply }
-    const subscriber = new Subscriber(conn, extras)
+    const subscriber = new Subscriber(conn, this.subscriberDeps, extras)
     conn.owner = subscriber
-    return subscriber.start(this.hub, channel, key, state.lastEventId, head)
+    return subscriber.start(channel, key, state.lastEventId, head)
   }
 
   /** After every stream has ended: release the store subscriptions, and the store if the plugin made it. */

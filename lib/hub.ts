@@ -1,10 +1,27 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { encodeFrame } from './encode.js'
 import type { Counters } from './metrics.js'
-import type { Registry } from './registry.js'
 import type { LiveItem, LiveSubscription, ReplayStore, StoredEvent, StreamKey } from './stores/types.js'
-import type { Subscriber } from './subscriber.js'
 import type { ChannelDef } from './channels.js'
+
+/** What a feed delivers to: one connection on a replay stream. */
+export interface FeedListener {
+  /** A live event, with its epoch and its frame (shared by every listener of the feed). */
+  onLive: (item: LiveItem & { type: 'event' }, epoch: string, chunk: string) => void
+  /** The store says everyone on this key must resync. */
+  onStoreReset: (item: LiveItem & { type: 'reset' }) => void
+  /** The feed is gone: the listener ends its response so the client reconnects and resumes. */
+  disconnect: () => void
+}
+
+/** What a feed needs from the hub that made it. */
+interface FeedHost {
+  readonly store: ReplayStore
+  readonly counters: Counters
+  readonly log: FastifyBaseLogger
+  /** The feed failed or ended: later listeners of its key get a fresh one. */
+  forget: (feed: Feed) => void
+}
 
 /**
  * Live delivery for one plugin instance: per stream key, one store subscription shared by
@@ -12,42 +29,44 @@ import type { ChannelDef } from './channels.js'
  * pushed to every subscriber; pushes never wait, so a slow subscriber is evicted by its own
  * connection's bound and never delays the others.
  */
-export class Hub {
+export class Hub implements FeedHost {
   readonly feeds = new Map<StreamKey, Feed>()
-  /** Subscribers that are live (positioned); counted by the subscriber itself once it is. */
+  /** Listeners that are live (positioned), as they report it with {@link countLive}. */
   subscribers = 0
 
   constructor (
     readonly store: ReplayStore,
-    readonly registry: Registry,
     readonly counters: Counters,
-    readonly log: FastifyBaseLogger,
-    /** Bound on live items held for one subscriber while it is being positioned, and on each replay page. */
-    readonly maxBufferedBytes: number
+    readonly log: FastifyBaseLogger
   ) {}
 
-  /** Adds a subscriber to its key's feed; resolves once the store subscription is attached. */
-  attach (key: StreamKey, channel: ChannelDef, subscriber: Subscriber): Promise<void> {
+  /** Adds a listener to its key's feed; the feed's `ready` settles once the store subscription is attached. */
+  attach (key: StreamKey, channel: ChannelDef, listener: FeedListener): Feed {
     let feed = this.feeds.get(key)
     if (feed === undefined) {
       feed = new Feed(this, key, channel)
       this.feeds.set(key, feed)
     }
-    feed.subscribers.add(subscriber)
-    subscriber.feed = feed
-    return feed.ready
+    feed.listeners.add(listener)
+    return feed
   }
 
-  /** Removes a subscriber; the last one out closes the key's store subscription. */
-  detach (subscriber: Subscriber): void {
-    const feed = subscriber.feed
-    if (feed === null) return
-    subscriber.feed = null
-    if (feed.subscribers.delete(subscriber) && subscriber.counted) this.subscribers--
-    if (feed.subscribers.size === 0) {
-      if (this.feeds.get(feed.key) === feed) this.feeds.delete(feed.key)
+  /** A listener attached with {@link attach} is positioned and live: counted until it detaches. */
+  countLive (): void {
+    this.subscribers++
+  }
+
+  /** Removes a listener (`live`: it was counted); the last one out closes the key's store subscription. */
+  detach (feed: Feed, listener: FeedListener, live: boolean): void {
+    if (feed.listeners.delete(listener) && live) this.subscribers--
+    if (feed.listeners.size === 0) {
+      this.forget(feed)
       feed.close()
     }
+  }
+
+  forget (feed: Feed): void {
+    if (this.feeds.get(feed.key) === feed) this.feeds.delete(feed.key)
   }
 
   /** Closes every store subscription (subscribers were ended by then). */
@@ -60,7 +79,7 @@ export class Hub {
 
 /** The local end of one store subscription. */
 export class Feed {
-  readonly subscribers = new Set<Subscriber>()
+  readonly listeners = new Set<FeedListener>()
   readonly ready: Promise<void>
   private live: LiveSubscription | null = null
   private closed = false
@@ -70,7 +89,7 @@ export class Feed {
   private currentView: EventView | null = null
   private epoch = ''
 
-  constructor (readonly hub: Hub, readonly key: StreamKey, readonly channel: ChannelDef) {
+  constructor (private readonly host: FeedHost, readonly key: StreamKey, readonly channel: ChannelDef) {
     this.ready = this.open()
     // Subscribers await `ready` themselves; this only keeps a failure nobody awaits any more from going unhandled.
     this.ready.catch(ignore)
@@ -79,14 +98,14 @@ export class Feed {
   private async open (): Promise<void> {
     let live: LiveSubscription
     try {
-      live = await this.hub.store.subscribe(this.key)
+      live = await this.host.store.subscribe(this.key)
     } catch (err) {
       // Later subscribers of this key start a fresh attempt instead of sharing this failure.
-      if (this.hub.feeds.get(this.key) === this) this.hub.feeds.delete(this.key)
+      this.host.forget(this)
       throw err
     }
     if (this.closed) {
-      live.close().catch((err: unknown) => this.hub.log.warn({ err, key: this.key }, 'closing a replay store subscription failed'))
+      live.close().catch((err: unknown) => this.host.log.warn({ err, key: this.key }, 'closing a replay store subscription failed'))
       return
     }
     this.live = live
@@ -107,17 +126,17 @@ export class Feed {
     // The store ended or broke the subscription while clients still listen: they reconnect
     // and resume from their last id, which re-attaches a fresh subscription.
     if (failure !== undefined) {
-      this.hub.counters.storeErrors++
-      this.hub.log.error({ err: failure, key: this.key }, 'replay store subscription failed; disconnecting its subscribers')
+      this.host.counters.storeErrors++
+      this.host.log.error({ err: failure, key: this.key }, 'replay store subscription failed; disconnecting its subscribers')
     }
-    if (this.hub.feeds.get(this.key) === this) this.hub.feeds.delete(this.key)
+    this.host.forget(this)
     this.closed = true
-    for (const subscriber of this.subscribers) subscriber.disconnect()
+    for (const listener of this.listeners) listener.disconnect()
   }
 
   deliver (item: LiveItem): void {
     if (item.type === 'reset') {
-      for (const subscriber of this.subscribers) subscriber.onStoreReset(item)
+      for (const listener of this.listeners) listener.onStoreReset(item)
       return
     }
     const event = item.event
@@ -126,18 +145,18 @@ export class Feed {
       chunk = encodeFrame({ event: event.event, id: event.id }, event.data)
     } catch (err) {
       // Only a store handing back what publish() never accepts gets here.
-      this.hub.log.error({ err, key: this.key, id: event.id }, 'replay store returned an event that cannot be framed; skipped')
+      this.host.log.error({ err, key: this.key, id: event.id }, 'replay store returned an event that cannot be framed; skipped')
       return
     }
     this.current = event
     this.currentIdOnly = null
     this.currentView = null
     const epoch = epochOf(event.id)
-    for (const subscriber of this.subscribers) subscriber.onLive(item, epoch, chunk)
+    for (const listener of this.listeners) listener.onLive(item, epoch, chunk)
     this.current = null
   }
 
-  /** The feed's copy of an epoch string, so subscribers share one. */
+  /** The feed's copy of an epoch string, so listeners share one. */
   intern (epoch: string): string {
     if (epoch !== this.epoch) this.epoch = epoch
     return this.epoch
@@ -149,7 +168,7 @@ export class Feed {
     return (this.currentIdOnly ??= 'id: ' + event.id + '\n\n')
   }
 
-  /** What a filter sees; one per event, so data is parsed once however many subscribers filter it. */
+  /** What a filter sees; one per event, so data is parsed once however many listeners filter it. */
   view (event: StoredEvent): EventView {
     if (event !== this.current) return new EventView(event)
     return (this.currentView ??= new EventView(event))
@@ -164,7 +183,7 @@ export class Feed {
     try {
       await live.close()
     } catch (err) {
-      this.hub.log.warn({ err, key: this.key }, 'closing a replay store subscription failed')
+      this.host.log.warn({ err, key: this.key }, 'closing a replay store subscription failed')
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyReply } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { Connection, ConnectionOwner } from './connection.js'
 import { encodeFrame, type SseItem } from './encode.js'
 import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './channels.js'
@@ -6,14 +6,26 @@ import { FST_SSE_INVALID_OPTION } from './errors.js'
 import { formatEventId, parseEventId } from './event-id.js'
 import { channels } from './diagnostics.js'
 import { assertKnownOptions } from './known-options.js'
-import { EventView, epochOf, type Feed, type Hub } from './hub.js'
+import { EventView, epochOf, type Feed, type FeedListener, type Hub } from './hub.js'
 import type { LastEventIdResult } from './last-event-id.js'
-import type { ResetReason } from './metrics.js'
+import type { Counters, ResetReason } from './metrics.js'
+import type { Registry } from './registry.js'
 import { assertSize } from './size.js'
-import type { LiveItem, ReadResult, StoredEvent, StreamKey } from './stores/types.js'
+import type { LiveItem, ReadResult, ReplayStore, StoredEvent, StreamKey } from './stores/types.js'
 
 type Filter = (event: FilterEvent) => boolean
 type ResetHook = NonNullable<SubscribeOptions['onReset']>
+
+/** What every subscriber of one plugin instance shares: one object, passed to each. */
+export interface SubscriberDeps {
+  readonly hub: Hub
+  readonly store: ReplayStore
+  readonly registry: Registry
+  readonly counters: Counters
+  readonly log: FastifyBaseLogger
+  /** Bound on live items held for one subscriber while it is being positioned, and on each replay page. */
+  readonly maxBufferedBytes: number
+}
 
 /** What only some subscribers use, in one object so the others pay one field for it. */
 export interface SubscriberExtras {
@@ -44,18 +56,20 @@ export function checkSubscribeOptions (options: SubscribeOptions | undefined): v
  *
  * Fields only, no closures: an idle subscriber costs this object and one set entry.
  */
-export class Subscriber implements ConnectionOwner {
-  feed: Feed | null = null
+export class Subscriber implements ConnectionOwner, FeedListener {
+  /** The key's live feed, from start() until the connection ends. */
+  private feed: Feed | null = null
   /** Offset of the last event this connection accounted for (sent, or filtered out). */
   private lastSent = 0
   private epoch = ''
   private pending: LiveItem[] | null = []
   private pendingBytes = 0
   /** Counted in the hub's subscribers: only once live, so metrics never count a client still being positioned. */
-  counted = false
+  private counted = false
 
   constructor (
     private readonly conn: Connection,
+    private readonly deps: SubscriberDeps,
     private readonly extras: SubscriberExtras | null
   ) {}
 
@@ -64,13 +78,15 @@ export class Subscriber implements ConnectionOwner {
    * `head` is the stream's head read when the request was accepted: the start of a client
    * without a cursor, which then gets every event after it.
    */
-  async start (hub: Hub, channel: ChannelDef, key: StreamKey, cursor: LastEventIdResult, head: Promise<string> | null): Promise<void> {
-    const { conn } = this
+  async start (channel: ChannelDef, key: StreamKey, cursor: LastEventIdResult, head: Promise<string> | null): Promise<void> {
+    const { conn, deps } = this
+    const { store } = deps
     try {
-      await hub.attach(key, channel, this)
+      const feed = (this.feed = deps.hub.attach(key, channel, this))
+      await feed.ready
       if (conn.closed) return
       if (cursor.status === 'absent') {
-        const start = await (head ?? hub.store.head(key))
+        const start = await (head ?? store.head(key))
         if (conn.closed) return
         this.moveTo(start)
         // An id-only block sets the client's last event id without firing an event, so even a
@@ -79,14 +95,14 @@ export class Subscriber implements ConnectionOwner {
         // Whatever was published between accepting the request and the subscription going live
         // is in the store, after that head. Live delivery covers everything after the current
         // head, so the store is read only when the two differ.
-        const current = await hub.store.head(key)
+        const current = await store.head(key)
         if (conn.closed) return
         if (current !== start) await this.catchUp(null)
       } else {
         const sent = cursor.status === 'ok' ? cursor.value : null
         // A malformed cursor never reaches the store: only the head is read, to move the client to it.
         if (sent === null || parseEventId(sent) === undefined) {
-          const current = await hub.store.head(key)
+          const current = await store.head(key)
           if (conn.closed) return
           await this.reset('malformed', current, sent)
         } else {
@@ -101,7 +117,7 @@ export class Subscriber implements ConnectionOwner {
     this.settle()
     if (!conn.closed && this.feed !== null && !this.counted) {
       this.counted = true
-      hub.subscribers++
+      deps.hub.countLive()
     }
   }
 
@@ -134,18 +150,15 @@ export class Subscriber implements ConnectionOwner {
     this.pending = null
     const feed = this.feed
     if (feed === null) return
-    const { hub } = feed
-    hub.registry.remove(conn)
-    if (conn.reason === 'overflow' || conn.reason === 'stalled') hub.counters.evictions++
+    const { deps } = this
+    deps.registry.remove(conn)
+    if (conn.reason === 'overflow' || conn.reason === 'stalled') deps.counters.evictions++
     if ((conn.reason === 'overflow' || conn.reason === 'stalled') && channels.evict.hasSubscribers) channels.evict.publish({ key: feed.key, reason: conn.reason })
-    hub.detach(this)
+    this.feed = null
+    deps.hub.detach(feed, this, this.counted)
   }
 
-  // The feed is set from start() until the connection ends, which is when these are used.
-  private get hub (): Hub {
-    return (this.feed as Feed).hub
-  }
-
+  // The feed is set from start() until the connection ends, which is when this is used.
   private get channel (): ChannelDef {
     return (this.feed as Feed).channel
   }
@@ -202,7 +215,7 @@ export class Subscriber implements ConnectionOwner {
     pending.push(item)
     if (item.type === 'event') this.pendingBytes += item.event.data.length
     // A client that cannot be positioned before this much piles up reconnects instead.
-    if (this.pendingBytes > this.hub.maxBufferedBytes) this.conn.destroy('overflow')
+    if (this.pendingBytes > this.deps.maxBufferedBytes) this.conn.destroy('overflow')
   }
 
   /**
@@ -217,9 +230,10 @@ export class Subscriber implements ConnectionOwner {
   private async catchUp (reported: string | null): Promise<void> {
     const { conn } = this
     const feed = this.feed as Feed
-    const { key, hub } = feed
+    const { key } = feed
+    const { store, counters, log } = this.deps
     const { maxReplay, retention } = feed.channel
-    const maxBytes = hub.maxBufferedBytes
+    const maxBytes = this.deps.maxBufferedBytes
     const options = { limit: Math.min(maxReplay, PAGE_EVENTS), maxBytes, retention }
     const from = this.lastSent
     let skipped: StoredEvent | null = null
@@ -227,12 +241,12 @@ export class Subscriber implements ConnectionOwner {
     for (let first = true; ; first = false) {
       let result: ReadResult
       try {
-        result = await hub.store.readAfter(key, formatEventId(this.epoch, this.lastSent), options)
+        result = await store.readAfter(key, formatEventId(this.epoch, this.lastSent), options)
       } catch (err) {
         if (conn.closed || this.feed === null) return
-        hub.counters.storeErrors++
-        hub.log.error({ err, key }, 'replay store read failed mid-replay; the client gets a reset notice')
-        const head = await hub.store.head(key)
+        counters.storeErrors++
+        log.error({ err, key }, 'replay store read failed mid-replay; the client gets a reset notice')
+        const head = await store.head(key)
         if (conn.closed) return
         await this.reset('lost', head, reported)
         return
@@ -248,7 +262,7 @@ export class Subscriber implements ConnectionOwner {
           await this.reset('limit', result.head, reported)
           return
         }
-        if (reported !== null) hub.counters.replays++
+        if (reported !== null) counters.replays++
       }
       for (const event of result.events) {
         // Never a wrong replay, whatever the store does: offsets must follow the cursor exactly.
@@ -265,7 +279,7 @@ export class Subscriber implements ConnectionOwner {
           if (conn.closed) return
         }
       }
-      hub.counters.replayedEvents += result.events.length
+      counters.replayedEvents += result.events.length
       if (result.complete) break
       if (result.events.length === 0) {
         // A store that says there is more but returns nothing would loop forever.
@@ -298,14 +312,14 @@ export class Subscriber implements ConnectionOwner {
     try {
       return filter(view as unknown as FilterEvent) === true
     } catch (err) {
-      this.hub.log.error({ err, key: this.feed?.key, id: event.id }, 'subscribe filter threw; event not sent to this connection')
+      this.deps.log.error({ err, key: this.feed?.key, id: event.id }, 'subscribe filter threw; event not sent to this connection')
       return false
     }
   }
 
   /** The reset notice, then the application's onReset hook while live items wait. */
   private async reset (reason: ResetReason, head: string, lastEventId: string | null): Promise<void> {
-    this.hub.counters.resets[reason]++
+    this.deps.counters.resets[reason]++
     if (channels.reset.hasSubscribers) channels.reset.publish({ key: this.feed?.key, reason })
     this.moveTo(head)
     const data = JSON.stringify({ reason, lastEventId, head })
@@ -332,7 +346,7 @@ export class Subscriber implements ConnectionOwner {
     if (this.conn.closed) return false
     const { event, data } = this.channel.prepare(item)
     const frame = encodeFrame({ event }, data)
-    assertSize(frame, this.hub.maxBufferedBytes)
+    assertSize(frame, this.deps.maxBufferedBytes)
     return this.conn.push(frame)
   }
 
@@ -347,8 +361,8 @@ export class Subscriber implements ConnectionOwner {
   /** A store failure while serving this client: it is disconnected and resumes on reconnect. */
   private fail (err: unknown): void {
     if (this.conn.closed || this.feed === null) return
-    this.hub.counters.storeErrors++
-    this.hub.log.error({ err, key: this.feed?.key }, 'replay store failed while serving a subscriber; disconnecting it')
+    this.deps.counters.storeErrors++
+    this.deps.log.error({ err, key: this.feed?.key }, 'replay store failed while serving a subscriber; disconnecting it')
     this.conn.end('error')
   }
 }
