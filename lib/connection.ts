@@ -27,12 +27,13 @@ export interface ConnectionLimits {
   maxBufferedBytes: number
 }
 
-/** Whoever tracks open connections; told once when one ends. */
-export interface ConnectionOwner {
-  remove: (conn: Connection) => void
+/**
+ * Told once when a connection ends, whatever ended it: the registry, a pump, a subscriber.
+ * An object rather than a closure: what already holds the connection listens at no extra cost.
+ */
+export interface EndListener {
+  connectionEnded: (conn: Connection) => void
 }
-
-type EndListener = (reason: EndReason) => void
 
 const HEARTBEAT = ':\n\n'
 // The signal's abort reason, made once: a reason made at the end of each stream would capture
@@ -57,7 +58,6 @@ export class Connection {
   reason: EndReason | undefined
   /** Events written (heartbeats and the opening frame are not counted). */
   events = 0
-  owner: ConnectionOwner | null = null
 
   private readonly limits: ConnectionLimits
   // Created on first use: most pushed streams never look at their signal.
@@ -71,7 +71,10 @@ export class Connection {
   private blockedSince = 0
   private blockedLength = 0
   private drainWaiters: Array<() => void> | null = null
-  private endListener: EndListener | EndListener[] | null = null
+  // Most connections have one or two end listeners (the registry, then the pump or the
+  // subscriber): two slots, an array only past that.
+  private endListener: EndListener | null = null
+  private moreEndListeners: EndListener | EndListener[] | null = null
   private onDrain: (() => void) | null = null
 
   constructor (res: RawResponse, limits: ConnectionLimits, now: number, controller?: AbortController) {
@@ -98,12 +101,13 @@ export class Connection {
     return this.reason !== undefined
   }
 
-  /** Runs `listener` once when the stream ends, whatever ended it (at once if it has). */
+  /** Tells `listener` once when the stream ends, whatever ended it (at once if it has), in the order added. */
   onEnd (listener: EndListener): void {
-    if (this.reason !== undefined) listener(this.reason)
+    if (this.reason !== undefined) listener.connectionEnded(this)
     else if (this.endListener === null) this.endListener = listener
-    else if (typeof this.endListener === 'function') this.endListener = [this.endListener, listener]
-    else this.endListener.push(listener)
+    else if (this.moreEndListeners === null) this.moreEndListeners = listener
+    else if (Array.isArray(this.moreEndListeners)) this.moreEndListeners.push(listener)
+    else this.moreEndListeners = [this.moreEndListeners, listener]
   }
 
   /**
@@ -247,12 +251,13 @@ export class Connection {
     if (this.onDrain !== null) this.res.off('drain', this.onDrain)
     this.controller?.abort(ENDED)
     this.drained()
-    this.owner?.remove(this)
-    this.owner = null
-    const listener = this.endListener
+    const first = this.endListener
+    const more = this.moreEndListeners
     this.endListener = null
-    if (typeof listener === 'function') listener(reason)
-    else if (listener !== null) for (const l of listener) l(reason)
+    this.moreEndListeners = null
+    first?.connectionEnded(this)
+    if (Array.isArray(more)) for (const listener of more) listener.connectionEnded(this)
+    else more?.connectionEnded(this)
   }
 }
 

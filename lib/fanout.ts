@@ -7,7 +7,7 @@ import { Hub } from './hub.js'
 import { Counters, type SseMetrics } from './metrics.js'
 import { memoryStore } from './stores/memory.js'
 import type { ReplayStore, StoredEvent } from './stores/types.js'
-import { open, assertCanStart, type Runtime, type StreamState } from './stream.js'
+import { claim, open, type Runtime, type StreamState } from './stream.js'
 import { checkSubscribeOptions, Subscriber, type SubscriberDeps } from './subscriber.js'
 
 /**
@@ -58,7 +58,6 @@ export class Fanout implements SseFanout {
     this.subscriberDeps = {
       hub: this.hub,
       store: this.store,
-      registry: runtime.registry,
       counters: this.counters,
       log,
       maxBufferedBytes: options.maxBufferedBytes
@@ -121,8 +120,7 @@ export class Fanout implements SseFanout {
     const channel = this.channels.resolve(target as string | SseChannel)
     checkSubscribeOptions(options)
     const key = channel.keyFor(reply.request)
-    assertCanStart(reply, state)
-    state.started = true
+    claim(reply, state)
     // Read before the response opens: a client that publishes once it sees the stream open
     // (or a handler that publishes right after this call) publishes after this head.
     const head = state.lastEventId.status === 'absent' ? headNow(this.store, key) : null
@@ -134,7 +132,7 @@ export class Fanout implements SseFanout {
       ? null
       : { filter: filter as never, onReset: onReset as never, reply: onReset === null ? null : reply }
     const subscriber = new Subscriber(conn, this.subscriberDeps, extras)
-    conn.owner = subscriber
+    conn.onEnd(subscriber)
     return subscriber.start(channel, key, state.lastEventId, head)
   }
 

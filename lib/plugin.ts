@@ -12,7 +12,7 @@ import type { Connection } from './connection.js'
 import { kConn, kPlan, Registry, type StreamPlan } from './registry.js'
 import { compileRoute, kRoute, type CompiledRoute, type SseRouteOptions } from './route.js'
 import './fastify-augment.js'
-import { openStream, streamFrom, type Runtime, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
+import { lastEventIdOf, openStream, streamFrom, type Runtime, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
 
 /** `reply.sse`: start a stream from a source, or open one to push to. */
 export interface SseReply<Item = SseItem> {
@@ -204,7 +204,7 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
       prepare(ops, reply)
       return fanout.subscribe(reply, state, target as never, options as never)
     }) as SubscribeFunction,
-    lastEventId: state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined,
+    lastEventId: lastEventIdOf(state),
     expireAt: (at: Date | number) => expireAt(ops, reply, at)
   })
   return Object.defineProperty(api, 'accepted', {

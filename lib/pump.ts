@@ -1,4 +1,4 @@
-import type { Connection } from './connection.js'
+import type { Connection, EndListener } from './connection.js'
 import type { SseItem } from './encode.js'
 import { FST_SSE_PRODUCER } from './errors.js'
 import { describeThrown, producerError } from './thrown.js'
@@ -43,7 +43,7 @@ interface Link {
   pump: Pump | null
 }
 
-class Pump {
+class Pump implements EndListener {
   private finished = false
   // True once the producer finished, threw or broke the protocol: return() is then not owed.
   private settled = false
@@ -67,7 +67,12 @@ class Pump {
     this.onResult = resultHandler(link)
     this.onFailure = failureHandler(link)
     this.onWritable = writableHandler(link)
-    conn.onEnd(() => this.stop(undefined))
+    conn.onEnd(this)
+  }
+
+  /** The stream ended (client gone, stall, shutdown): the producer is cancelled. */
+  connectionEnded (): void {
+    this.stop(undefined)
   }
 
   /** A failure of the producer (it threw, rejected, or broke the protocol): no return() is owed. */

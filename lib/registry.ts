@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import type { Connection, ConnectionOwner, EndReason } from './connection.js'
+import type { Connection, EndListener, EndReason } from './connection.js'
 import { channels } from './diagnostics.js'
 import { Limits } from './limits.js'
 import type { StreamMetrics } from './metrics.js'
@@ -50,9 +50,9 @@ const DEADLINE_PERIOD_MS = 1000
  * and lifetimes for all of them (a timer per connection would cost memory per idle client),
  * and runs only while a stream is open, so nothing keeps the process alive after the last one.
  * It also holds the stream caps: a slot is taken in {@link add} and given back in
- * {@link remove}, which every way a stream ends goes through.
+ * {@link connectionEnded}, which every way a stream ends goes through.
  */
-export class Registry implements ConnectionOwner {
+export class Registry implements EndListener {
   readonly connections = new Set<Connection>()
   readonly limits: Limits
   readonly now: () => number
@@ -83,7 +83,7 @@ export class Registry implements ConnectionOwner {
     const plan = reply === undefined ? undefined : (reply as { [kPlan]?: StreamPlan | null })[kPlan] ?? undefined
     if (reply !== undefined) (reply as { [kConn]?: Connection })[kConn] = conn
     this.connections.add(conn)
-    conn.owner = this
+    conn.onEnd(this)
     this.opened++
     const watching = channels.open.hasSubscribers || channels.end.hasSubscribers
     if (plan !== undefined || watching) {
@@ -132,7 +132,7 @@ export class Registry implements ConnectionOwner {
     this.startTimer()
   }
 
-  remove (conn: Connection): void {
+  connectionEnded (conn: Connection): void {
     if (!this.connections.delete(conn)) return
     const reason = conn.reason ?? 'end'
     this.ended[reason] = (this.ended[reason] ?? 0) + 1

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { Connection, type EndReason, type RawResponse } from './connection.js'
+import { Connection, type EndListener, type EndReason, type RawResponse } from './connection.js'
 import { encodeItem, jsonSerializer, type SseItem } from './encode.js'
 import { FST_SSE_ALREADY_STARTED, FST_SSE_HEADERS_SENT, FST_SSE_INVALID_EVENT, FST_SSE_INVALID_SOURCE } from './errors.js'
 import { streamHeaders } from './headers.js'
@@ -56,11 +56,7 @@ export interface StreamState {
 export async function streamFrom (
   runtime: Runtime, reply: FastifyReply, state: StreamState, source: SseSource<SseItem>
 ): Promise<SseResult> {
-  assertCanStart(reply, state)
-  if (source === null || (typeof source !== 'object' && typeof source !== 'function')) {
-    throw new FST_SSE_INVALID_SOURCE(describe(source))
-  }
-  state.started = true
+  claim(reply, state, source)
   const controller = new AbortController()
   let iterator: AnyIterator<SseItem>
   const held = new HeldReply(reply)
@@ -73,7 +69,7 @@ export async function streamFrom (
   }
   const encode = runtime.encoderFor(reply.request)
   const conn = open(runtime, reply, controller)
-  conn.onEnd(() => held.release())
+  conn.onEnd(held)
   const error = await pump(conn, iterator, encode, runtime.options.maxEventBytes)
   try {
     return settle(runtime, reply, conn, error)
@@ -88,8 +84,7 @@ async function iteratorFrom (
 ): Promise<AnyIterator<SseItem>> {
   let iterable: unknown = source
   if (typeof source === 'function') {
-    const lastEventId = state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
-    iterable = source(sourceContext(controller.signal, lastEventId, held))
+    iterable = source(sourceContext(controller.signal, lastEventIdOf(state), held))
     if (isThenable(iterable)) iterable = await iterable
   }
   return iteratorOf(iterable)
@@ -101,7 +96,7 @@ async function iteratorFrom (
  * suspended, so one stuck forever on a promise would otherwise pin the response, the socket
  * and the request of every client that has long left.
  */
-class HeldReply {
+class HeldReply implements EndListener {
   private reply: FastifyReply | undefined
   private weak: WeakRef<FastifyReply> | undefined
 
@@ -113,7 +108,8 @@ class HeldReply {
     return this.reply ?? this.weak?.deref()
   }
 
-  release (): void {
+  /** The stream ended: from now on the reply is held weakly. */
+  connectionEnded (): void {
     if (this.reply === undefined) return
     this.weak = new WeakRef(this.reply)
     this.reply = undefined
@@ -154,11 +150,9 @@ export interface SseStream<Item = SseItem> {
 }
 
 export function openStream (runtime: Runtime, reply: FastifyReply, state: StreamState): SseStream {
-  assertCanStart(reply, state)
-  state.started = true
+  claim(reply, state)
   const encode = runtime.encoderFor(reply.request)
-  const lastEventId = state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
-  return new PushStream(open(runtime, reply), encode, runtime.options.maxEventBytes, lastEventId)
+  return new PushStream(open(runtime, reply), encode, runtime.options.maxEventBytes, lastEventIdOf(state))
 }
 
 /** A class rather than closures: an idle pushed stream should cost a few fields, not a context per method. */
@@ -203,10 +197,33 @@ class PushStream implements SseStream {
 
   get done (): Promise<SseResult> {
     return (this.settled ??= new Promise((resolve) => {
-      const conn = this.conn
-      conn.onEnd((reason) => resolve({ reason, events: conn.events }))
+      this.conn.onEnd({ connectionEnded: (conn) => resolve({ reason: conn.reason ?? 'end', events: conn.events }) })
     }))
   }
+}
+
+/**
+ * Every way to start a stream (`reply.sse()`, `open()`, `subscribe()`) runs the same two steps:
+ * {@link claim} first, then whatever its kind does while a failure is still an ordinary HTTP
+ * error (call the producer, read the store's head), then {@link open}.
+ */
+
+/**
+ * Claims the reply for one stream: a second start, or a reply already sent, is refused before
+ * anything else runs. A `source` (for `reply.sse()`) must be an object or a function.
+ */
+export function claim (reply: FastifyReply, state: StreamState, source?: unknown): void {
+  if (state.started) throw new FST_SSE_ALREADY_STARTED()
+  if (reply.sent || reply.raw.headersSent) throw new FST_SSE_HEADERS_SENT()
+  if (arguments.length > 2 && (source === null || (typeof source !== 'object' && typeof source !== 'function'))) {
+    throw new FST_SSE_INVALID_SOURCE(describe(source))
+  }
+  state.started = true
+}
+
+/** The client's last event id as the application sees it: undefined when absent or invalid. */
+export function lastEventIdOf (state: StreamState): string | undefined {
+  return state.lastEventId.status === 'ok' ? state.lastEventId.value : undefined
 }
 
 /** Takes over the response, sends the head and the opening frame, and registers the stream. */
@@ -256,11 +273,6 @@ function terminalFrame (runtime: Runtime, error: Error, reply: FastifyReply): st
     logSafely(reply.log, 'error', { err: producerError(err) }, 'errorEvent failed; ending the stream without a terminal event')
     return ''
   }
-}
-
-export function assertCanStart (reply: FastifyReply, state: StreamState): void {
-  if (state.started) throw new FST_SSE_ALREADY_STARTED()
-  if (reply.sent || reply.raw.headersSent) throw new FST_SSE_HEADERS_SENT()
 }
 
 function iteratorOf (value: unknown): AnyIterator<SseItem> {

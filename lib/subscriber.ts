@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
-import type { Connection, ConnectionOwner } from './connection.js'
+import type { Connection, EndListener } from './connection.js'
 import { encodeFrame, type SseItem } from './encode.js'
 import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './channels.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
@@ -9,7 +9,6 @@ import { assertKnownOptions } from './known-options.js'
 import { EventView, epochOf, type Feed, type FeedListener, type Hub } from './hub.js'
 import type { LastEventIdResult } from './last-event-id.js'
 import type { Counters, ResetReason } from './metrics.js'
-import type { Registry } from './registry.js'
 import { assertSize } from './size.js'
 import type { LiveItem, ReadResult, ReplayStore, StoredEvent, StreamKey } from './stores/types.js'
 
@@ -20,7 +19,6 @@ type ResetHook = NonNullable<SubscribeOptions['onReset']>
 export interface SubscriberDeps {
   readonly hub: Hub
   readonly store: ReplayStore
-  readonly registry: Registry
   readonly counters: Counters
   readonly log: FastifyBaseLogger
   /** Bound on live items held for one subscriber while it is being positioned, and on each replay page. */
@@ -56,7 +54,7 @@ export function checkSubscribeOptions (options: SubscribeOptions | undefined): v
  *
  * Fields only, no closures: an idle subscriber costs this object and one set entry.
  */
-export class Subscriber implements ConnectionOwner, FeedListener {
+export class Subscriber implements EndListener, FeedListener {
   /** The key's live feed, from start() until the connection ends. */
   private feed: Feed | null = null
   /** Offset of the last event this connection accounted for (sent, or filtered out). */
@@ -145,13 +143,12 @@ export class Subscriber implements ConnectionOwner, FeedListener {
     this.conn.end('error')
   }
 
-  /** ConnectionOwner: the connection ended, for whatever reason. */
-  remove (conn: Connection): void {
+  /** The connection ended, for whatever reason (the registry has its own listener). */
+  connectionEnded (conn: Connection): void {
     this.pending = null
     const feed = this.feed
     if (feed === null) return
     const { deps } = this
-    deps.registry.remove(conn)
     if (conn.reason === 'overflow' || conn.reason === 'stalled') deps.counters.evictions++
     if ((conn.reason === 'overflow' || conn.reason === 'stalled') && channels.evict.hasSubscribers) channels.evict.publish({ key: feed.key, reason: conn.reason })
     this.feed = null
