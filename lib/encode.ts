@@ -90,6 +90,17 @@ export function encodeJsonFrame (item: Omit<SseItem, 'data'>, text: string, maxB
  * read once. Every field is checked, then the size, and only then is the block built: an
  * oversized block costs a scan of its text, never the building of it.
  */
+/**
+ * Validates and encodes one item into one event block (or '' for nothing to send), refusing
+ * with FST_SSE_EVENT_TOO_LARGE, before doing the work, a block over `maxBytes`.
+ */
+export type ItemEncoder = (item: SseItem, maxBytes: number) => string
+
+/** A block with an `id:` field alone: moves the client's last event id without dispatching an event. Only for ids the plugin made. */
+export function idOnlyFrame (id: string): string {
+  return 'id: ' + id + '\n\n'
+}
+
 export function encodeFrame (item: Omit<SseItem, 'data'>, text: string | undefined, maxBytes = Infinity): string {
   const { event, id, retry, comment } = item
   let fields = ''

@@ -25,3 +25,18 @@ export function parseEventId (id: string): EventPosition | undefined {
 export function formatEventId (epoch: string, offset: number): string {
   return epoch + ':' + offset
 }
+
+/**
+ * Splits an id a store made (its own heads and events, never a client's): the epoch is what
+ * comes before the last colon. Client-sent ids go through {@link parseEventId}.
+ */
+export function splitEventId (id: string): EventPosition {
+  const colon = id.lastIndexOf(':')
+  return { epoch: id.slice(0, colon), offset: Number(id.slice(colon + 1)) }
+}
+
+/** The epoch of an id a store made; '' for an id without one. */
+export function epochOf (id: string): string {
+  const colon = id.lastIndexOf(':')
+  return colon === -1 ? '' : id.slice(0, colon)
+}

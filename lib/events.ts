@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { encodeFrame, encodeItem, encodeJsonFrame, jsonSerializer, type DataSerializer, type SseItem } from './encode.js'
+import { encodeFrame, encodeItem, encodeJsonFrame, jsonSerializer, type DataSerializer, type ItemEncoder, type SseItem } from './encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from './errors.js'
 import type { EventMap } from './event-types.js'
-import type { ItemEncoder } from './pump.js'
 import { compileSerializer } from './serialize.js'
 import { compileCheck, type PayloadCheck } from './validate.js'
 

@@ -7,7 +7,8 @@ import { Hub } from './hub.js'
 import { Counters, type SseMetrics } from './metrics.js'
 import { memoryStore } from './stores/memory.js'
 import type { ReplayStore, StoredEvent } from './stores/types.js'
-import { claim, open, type Runtime, type StreamState } from './stream.js'
+import type { Runtime } from './runtime.js'
+import { claim, open, type StreamState } from './stream.js'
 import { checkSubscribeOptions, Subscriber, type SubscriberDeps } from './subscriber.js'
 
 /**

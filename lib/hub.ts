@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { encodeFrame } from './encode.js'
+import { encodeFrame, idOnlyFrame } from './encode.js'
+import { epochOf } from './event-id.js'
 import type { Counters } from './metrics.js'
 import type { LiveItem, LiveSubscription, ReplayStore, StoredEvent, StreamKey } from './stores/types.js'
 import type { ChannelDef } from './channels.js'
@@ -164,8 +165,8 @@ export class Feed {
 
   /** `id: <id>` alone: moves a client's cursor past an event it does not receive. */
   idOnly (event: StoredEvent): string {
-    if (event !== this.current) return 'id: ' + event.id + '\n\n'
-    return (this.currentIdOnly ??= 'id: ' + event.id + '\n\n')
+    if (event !== this.current) return idOnlyFrame(event.id)
+    return (this.currentIdOnly ??= idOnlyFrame(event.id))
   }
 
   /** What a filter sees; one per event, so data is parsed once however many listeners filter it. */
@@ -218,11 +219,6 @@ export class EventView {
     }
     return this.parsed
   }
-}
-
-export function epochOf (id: string): string {
-  const colon = id.lastIndexOf(':')
-  return colon === -1 ? '' : id.slice(0, colon)
 }
 
 function ignore (): void {}

@@ -1,18 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { encodeItem, type SseItem } from './encode.js'
+import { encodeItem, type ItemEncoder, type SseItem } from './encode.js'
 import { checkStore, Fanout, type SseFanout, type SubscribeFunction } from './fanout.js'
 import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
 import { assertKnownOptions } from './known-options.js'
 import { readLastEventId } from './last-event-id.js'
 import { acceptsEventStream, parseMediaType, prefersEventStream, type MediaType } from './negotiate.js'
 import { checkMaxConnectionMs, jitteredLifetime, resolveOptions, type SsePluginOptions } from './options.js'
-import type { ItemEncoder } from './pump.js'
 import type { Connection } from './connection.js'
 import { kConn, kPlan, Registry, type StreamPlan } from './registry.js'
 import { compileRoute, kRoute, type CompiledRoute, type SseRouteOptions } from './route.js'
 import './fastify-augment.js'
-import { lastEventIdOf, openStream, streamFrom, type Runtime, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
+import type { Runtime } from './runtime.js'
+import { lastEventIdOf, openStream, streamFrom, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
 
 /** `reply.sse`: start a stream from a source, or open one to push to. */
 export interface SseReply<Item = SseItem> {

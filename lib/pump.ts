@@ -1,13 +1,7 @@
 import type { Connection, EndListener } from './connection.js'
-import type { SseItem } from './encode.js'
+import type { ItemEncoder, SseItem } from './encode.js'
 import { FST_SSE_PRODUCER } from './errors.js'
 import { describeThrown, producerError } from './thrown.js'
-
-/**
- * Validates and encodes one item into one event block (or '' for nothing to send), refusing
- * with FST_SSE_EVENT_TOO_LARGE, before doing the work, a block over `maxBytes`.
- */
-export type ItemEncoder = (item: SseItem, maxBytes: number) => string
 
 export type AnyIterator<T> = AsyncIterator<T> | Iterator<T>
 

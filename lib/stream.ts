@@ -1,12 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Connection, type EndListener, type EndReason, type RawResponse } from './connection.js'
-import { encodeItem, jsonSerializer, type SseItem } from './encode.js'
+import { encodeItem, jsonSerializer, type ItemEncoder, type SseItem } from './encode.js'
 import { FST_SSE_ALREADY_STARTED, FST_SSE_HEADERS_SENT, FST_SSE_INVALID_EVENT, FST_SSE_INVALID_SOURCE } from './errors.js'
 import { streamHeaders } from './headers.js'
 import type { LastEventIdResult } from './last-event-id.js'
-import type { ResolvedOptions } from './options.js'
-import { isThenable, pump, type AnyIterator, type ItemEncoder } from './pump.js'
-import type { Registry } from './registry.js'
+import { isThenable, pump, type AnyIterator } from './pump.js'
+import type { Runtime } from './runtime.js'
 import { logSafely } from './safe-log.js'
 import { describeThrown, producerError } from './thrown.js'
 
@@ -36,15 +35,6 @@ export interface SourceContext {
 export type Awaitable<T> = T | PromiseLike<T>
 export type SseIterable<Item> = AsyncIterable<Item> | Iterable<Item>
 export type SseSource<Item = SseItem> = SseIterable<Item> | ((context: SourceContext) => Awaitable<SseIterable<Item>>)
-
-/** Plugin-wide state shared by every stream of one plugin instance. */
-export interface Runtime {
-  readonly options: ResolvedOptions
-  readonly registry: Registry
-  closing: boolean
-  /** The item pipeline (validation, serialization, encoding) of the request's route; the plain one for `undefined`. */
-  encoderFor: (request: FastifyRequest | undefined) => ItemEncoder
-}
 
 /** Per-reply state behind `reply.sse`. */
 export interface StreamState {
@@ -208,14 +198,16 @@ class PushStream implements SseStream {
  * error (call the producer, read the store's head), then {@link open}.
  */
 
+const NO_SOURCE = Symbol('no source')
+
 /**
  * Claims the reply for one stream: a second start, or a reply already sent, is refused before
  * anything else runs. A `source` (for `reply.sse()`) must be an object or a function.
  */
-export function claim (reply: FastifyReply, state: StreamState, source?: unknown): void {
+export function claim (reply: FastifyReply, state: StreamState, source: unknown = NO_SOURCE): void {
   if (state.started) throw new FST_SSE_ALREADY_STARTED()
   if (reply.sent || reply.raw.headersSent) throw new FST_SSE_HEADERS_SENT()
-  if (arguments.length > 2 && (source === null || (typeof source !== 'object' && typeof source !== 'function'))) {
+  if (source !== NO_SOURCE && (source === null || (typeof source !== 'object' && typeof source !== 'function'))) {
     throw new FST_SSE_INVALID_SOURCE(describe(source))
   }
   state.started = true

@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { Connection, EndListener } from './connection.js'
-import { encodeFrame, type SseItem } from './encode.js'
+import { encodeFrame, idOnlyFrame, type SseItem } from './encode.js'
 import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './channels.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
-import { formatEventId, parseEventId } from './event-id.js'
+import { epochOf, formatEventId, parseEventId } from './event-id.js'
 import { channels } from './diagnostics.js'
 import { assertKnownOptions } from './known-options.js'
-import { EventView, epochOf, type Feed, type FeedListener, type Hub } from './hub.js'
+import { EventView, type Feed, type FeedListener, type Hub } from './hub.js'
 import type { LastEventIdResult } from './last-event-id.js'
 import type { Counters, ResetReason } from './metrics.js'
 import { assertSize } from './size.js'
@@ -89,7 +89,7 @@ export class Subscriber implements EndListener, FeedListener {
         this.moveTo(start)
         // An id-only block sets the client's last event id without firing an event, so even a
         // reconnect before the first event resumes instead of starting over.
-        conn.write('id: ' + start + '\n\n', false)
+        conn.write(idOnlyFrame(start), false)
         // Whatever was published between accepting the request and the subscription going live
         // is in the store, after that head. Live delivery covers everything after the current
         // head, so the store is read only when the two differ.
@@ -284,7 +284,7 @@ export class Subscriber implements EndListener, FeedListener {
         return
       }
     }
-    if (skipped !== null) conn.write('id: ' + skipped.id + '\n\n', false)
+    if (skipped !== null) conn.write(idOnlyFrame(skipped.id), false)
     // Live items wait for the client to take the replay, so they do not overflow its queue.
     if (written > 0 && !conn.flush()) await conn.whenWritable()
     if (channels.replay.hasSubscribers && written > 0) channels.replay.publish({ key: this.feed?.key, events: written })
@@ -295,7 +295,7 @@ export class Subscriber implements EndListener, FeedListener {
     const { conn } = this
     const filter = this.extras?.filter ?? null
     if (filter !== null && !this.accepts(filter, event)) {
-      if (live) conn.push(this.feed?.idOnly(event) ?? 'id: ' + event.id + '\n\n')
+      if (live) conn.push(this.feed?.idOnly(event) ?? idOnlyFrame(event.id))
       return false
     }
     const frame = chunk ?? encodeFrame({ event: event.event, id: event.id }, event.data)

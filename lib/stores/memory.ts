@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED } from '../errors.js'
 import { formatEventId, parseEventId } from '../event-id.js'
 import { assertKnownOptions } from '../known-options.js'
+import { LiveQueue } from './live-queue.js'
 import type {
   AppendInput, AppendOptions, LiveItem, LiveSubscription, ReadOptions, ReadResult, ReplayStore,
   Retention, StoredEvent, StreamKey
@@ -55,7 +56,7 @@ class Stream {
   bytes = 0
   lastActive: number
   limits: Limits
-  subscriptions: Set<MemorySubscription> | null = null
+  subscriptions: Set<LiveQueue> | null = null
   idempotency: Map<string, Remembered> | null = null
 
   constructor (now: number, limits: Limits) {
@@ -198,7 +199,7 @@ class MemoryStore implements MemoryReplayStore {
   async subscribe (key: StreamKey): Promise<LiveSubscription> {
     this.assertOpen()
     const stream = this.touch(key, this.now(), undefined)
-    const subscription = new MemorySubscription(this, key)
+    const subscription = new LiveQueue(MAX_QUEUED, () => this.currentHead(key), (queue) => this.release(key, queue))
     ;(stream.subscriptions ??= new Set()).add(subscription)
     return subscription
   }
@@ -228,7 +229,7 @@ class MemoryStore implements MemoryReplayStore {
   }
 
   /** Called by a subscription when it closes. */
-  release (key: StreamKey, subscription: MemorySubscription): void {
+  release (key: StreamKey, subscription: LiveQueue): void {
     const stream = this.streams.get(key)
     if (stream === undefined || stream.subscriptions === null) return
     stream.subscriptions.delete(subscription)
@@ -346,72 +347,6 @@ class MemoryStore implements MemoryReplayStore {
 
 function sweep (store: MemoryStore): void {
   store.sweepIdle()
-}
-
-/** Live items of one key, in append order. The hub is its only consumer. */
-class MemorySubscription implements LiveSubscription, AsyncIterator<LiveItem> {
-  private queue: LiveItem[] = []
-  private read = 0
-  private waiter: ((result: IteratorResult<LiveItem>) => void) | null = null
-  private done = false
-
-  constructor (private readonly store: MemoryStore, private readonly key: StreamKey) {}
-
-  push (item: LiveItem): void {
-    if (this.done) return
-    const waiter = this.waiter
-    if (waiter !== null) {
-      this.waiter = null
-      waiter({ value: item, done: false })
-      return
-    }
-    if (this.queue.length - this.read >= MAX_QUEUED) {
-      this.queue = [{ type: 'reset', reason: 'lost', head: this.store.currentHead(this.key) }]
-      this.read = 0
-      return
-    }
-    this.queue.push(item)
-  }
-
-  next (): Promise<IteratorResult<LiveItem>> {
-    if (this.read < this.queue.length) {
-      const value = this.queue[this.read++] as LiveItem
-      if (this.read === this.queue.length) {
-        this.queue = []
-        this.read = 0
-      }
-      return Promise.resolve({ value, done: false })
-    }
-    if (this.done) return Promise.resolve({ value: undefined, done: true })
-    return new Promise((resolve) => {
-      this.waiter = resolve
-    })
-  }
-
-  async return (): Promise<IteratorResult<LiveItem>> {
-    await this.close()
-    return { value: undefined, done: true }
-  }
-
-  [Symbol.asyncIterator] (): AsyncIterator<LiveItem> {
-    return this
-  }
-
-  async close (): Promise<void> {
-    if (this.done) return
-    this.store.release(this.key, this)
-    this.end()
-  }
-
-  /** Ends iteration (store closed or subscription closed). */
-  end (): void {
-    this.done = true
-    this.queue = []
-    this.read = 0
-    const waiter = this.waiter
-    this.waiter = null
-    waiter?.({ value: undefined, done: true })
-  }
 }
 
 /** How many of the `n` events from `from` fit in `maxBytes` of data (at least one). */

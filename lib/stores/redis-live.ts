@@ -7,7 +7,9 @@
  * next offset, the channel reads the log after its cursor, which settles every frame received
  * before that read was sent: such a frame is then either already delivered or stale.
  */
-import type { LiveItem, LiveSubscription, ReadResult, StoredEvent } from './types.js'
+import { formatEventId, splitEventId } from '../event-id.js'
+import type { LiveQueue } from './live-queue.js'
+import type { LiveItem, ReadResult, StoredEvent } from './types.js'
 
 export interface Frame {
   epoch: string
@@ -34,7 +36,7 @@ export function parseFrame (message: string): Frame | undefined {
   const tag = message.slice(c + 1, d)
   if (!Number.isSafeInteger(offset) || !Number.isFinite(ts)) return undefined
   const rest = message.slice(d + 1)
-  const event: StoredEvent = { id: epoch + ':' + offset, offset, data: rest, ts }
+  const event: StoredEvent = { id: formatEventId(epoch, offset), offset, data: rest, ts }
   if (tag !== '-') {
     const length = Number(tag)
     if (!Number.isSafeInteger(length) || length < 0 || length > rest.length) return undefined
@@ -91,8 +93,7 @@ export class Channel {
     // Positioned only after the subscription is confirmed: every frame from here on is
     // buffered meanwhile and merged by offset.
     const head = await this.host.head()
-    const colon = head.lastIndexOf(':')
-    this.cursor = { epoch: head.slice(0, colon), offset: Number(head.slice(colon + 1)) }
+    this.cursor = splitEventId(head)
     void this.pump()
   }
 
@@ -178,7 +179,7 @@ export class Channel {
   learn (events: StoredEvent[]): void {
     const c = this.cursor
     const last = events[events.length - 1]
-    if (c === undefined || last === undefined || last.id !== c.epoch + ':' + last.offset) return
+    if (c === undefined || last === undefined || last.id !== formatEventId(c.epoch, last.offset)) return
     const recent = this.recent
     const next = recent[0]?.offset ?? c.offset + 1
     if (last.offset + 1 !== next || (recent.length === 0 && last.offset !== c.offset)) return
@@ -281,8 +282,7 @@ export class Channel {
       }
       if (this.closed) return true
       if (result.status === 'gap') {
-        const colon = result.head.lastIndexOf(':')
-        this.cursor = { epoch: result.head.slice(0, colon), offset: Number(result.head.slice(colon + 1)) }
+        this.cursor = splitEventId(result.head)
         this.deliver({ type: 'reset', reason: result.reason === 'epoch' ? 'epoch' : 'lost', head: result.head })
         return true
       }
@@ -304,62 +304,5 @@ export class Channel {
       void this.pump()
     }, 1000)
     this.retry.unref()
-  }
-}
-
-/**
- * One subscriber's bounded queue behind the async iterator. A consumer that falls this far
- * behind gets a `lost` reset instead of unbounded memory.
- */
-export class LiveQueue implements LiveSubscription {
-  private items: LiveItem[] = []
-  private waiting: ((result: IteratorResult<LiveItem>) => void) | undefined
-  private ended = false
-
-  constructor (private readonly max: number, private readonly head: () => string, private readonly onClose: (queue: LiveQueue) => void) {}
-
-  push (item: LiveItem): void {
-    if (this.ended) return
-    if (this.waiting !== undefined) {
-      const resolve = this.waiting
-      this.waiting = undefined
-      resolve({ value: item, done: false })
-      return
-    }
-    if (this.items.length >= this.max) {
-      this.items = [{ type: 'reset', reason: 'lost', head: this.head() }]
-      return
-    }
-    this.items.push(item)
-  }
-
-  end (): void {
-    if (this.ended) return
-    this.ended = true
-    this.items = []
-    const resolve = this.waiting
-    this.waiting = undefined
-    resolve?.({ value: undefined, done: true })
-  }
-
-  async close (): Promise<void> {
-    if (this.ended) return
-    this.end()
-    this.onClose(this)
-  }
-
-  [Symbol.asyncIterator] (): AsyncIterator<LiveItem> {
-    return {
-      next: () => {
-        const item = this.items.shift()
-        if (item !== undefined) return Promise.resolve({ value: item, done: false })
-        if (this.ended) return Promise.resolve({ value: undefined, done: true })
-        return new Promise((resolve) => { this.waiting = resolve })
-      },
-      return: async () => {
-        await this.close()
-        return { value: undefined, done: true }
-      }
-    }
   }
 }

@@ -5,10 +5,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
-import { parseEventId } from '../event-id.js'
+import { formatEventId, parseEventId, splitEventId } from '../event-id.js'
 import { assertKnownOptions } from '../known-options.js'
 import { isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
-import { Channel, LiveQueue, parseFrame } from './redis-live.js'
+import { LiveQueue } from './live-queue.js'
+import { Channel, parseFrame } from './redis-live.js'
 import { appendScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
 import type { AppendInput, AppendOptions, LiveSubscription, ReadOptions, ReadResult, ReplayStore, StoredEvent, StreamKey } from './types.js'
 
@@ -121,17 +122,12 @@ function newEpoch (): string {
   return randomBytes(9).toString('base64url') // 12 characters, 72 random bits
 }
 
-function splitHead (head: string): { epoch: string, offset: number } {
-  const colon = head.lastIndexOf(':')
-  return { epoch: head.slice(0, colon), offset: Number(head.slice(colon + 1)) }
-}
-
 type Entry = [string, string[]]
 
 function toEvent (epoch: string, entry: Entry): StoredEvent {
   const offset = Number(entry[0].slice(0, entry[0].indexOf('-')))
   const fields = entry[1]
-  const event: StoredEvent = { id: epoch + ':' + offset, offset, data: '', ts: 0 }
+  const event: StoredEvent = { id: formatEventId(epoch, offset), offset, data: '', ts: 0 }
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = String(fields[i])
     const value = String(fields[i + 1])
@@ -307,7 +303,7 @@ class RedisStore implements ReplayStore {
     const current = channel
     const queue = new LiveQueue(this.o.maxQueuedItems, () => {
       const c = current.cursor
-      return c === undefined ? '' : c.epoch + ':' + c.offset
+      return c === undefined ? '' : formatEventId(c.epoch, c.offset)
     }, (q) => current.detach(q))
     // Counted from the start, so a key being set up is not dropped by a linger timer meanwhile.
     current.attach(queue)
@@ -357,7 +353,7 @@ class RedisStore implements ReplayStore {
     const events = channel.recentAfter(epoch, offset, count, bytes)
     if (events === undefined) return undefined
     const last = events.length === 0 ? offset : (events[events.length - 1] as StoredEvent).offset
-    return { status: 'ok', events, head: cursor.epoch + ':' + cursor.offset, complete: last === cursor.offset }
+    return { status: 'ok', events, head: formatEventId(cursor.epoch, cursor.offset), complete: last === cursor.offset }
   }
 
   /**
@@ -367,7 +363,7 @@ class RedisStore implements ReplayStore {
    */
   private localHead (key: StreamKey): Promise<string> | undefined {
     const cursor = this.channels.get(this.keys(key).channel)?.cursor
-    return cursor === undefined ? undefined : Promise.resolve(cursor.epoch + ':' + cursor.offset)
+    return cursor === undefined ? undefined : Promise.resolve(formatEventId(cursor.epoch, cursor.offset))
   }
 
   private async read (keys: StreamKeys, epoch: string, offset: number, count: number, bytes: number, maxAgeMs: number): Promise<ReadResult> {
@@ -379,7 +375,7 @@ class RedisStore implements ReplayStore {
     }
     const head = String(reply[1])
     if (reply[0] === 'gap') return { status: 'gap', reason: String(reply[1]) as 'epoch', head: String(reply[2]) }
-    const top = splitHead(head).offset
+    const top = splitEventId(head).offset
     const entries = (reply[2] ?? []) as Entry[]
     const events = entries.map((entry) => toEvent(epoch, entry))
     const last = events.length === 0 ? offset : (events[events.length - 1] as StoredEvent).offset
@@ -495,7 +491,7 @@ class RedisStore implements ReplayStore {
 }
 
 function stored (epoch: string, offset: number, ts: number, event: string | undefined, data: string): StoredEvent {
-  const result: StoredEvent = { id: epoch + ':' + offset, offset, data, ts }
+  const result: StoredEvent = { id: formatEventId(epoch, offset), offset, data, ts }
   if (event !== undefined) result.event = event
   return result
 }
