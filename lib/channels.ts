@@ -4,7 +4,7 @@ import { encodeFrame, type DataSerializer, type SseItem } from './encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from './errors.js'
 import { compileEvents, type EventMap, type EventOptions, type EventPipeline } from './events.js'
 import { channels } from './diagnostics.js'
-import { assertKnownOptions } from './known-options.js'
+import { assertKnownOptions, integerOption } from './option-checks.js'
 import type { Counters, ResetReason } from './metrics.js'
 import type { ReplayStore, Retention, StoredEvent, StreamKey } from './stores/types.js'
 
@@ -129,11 +129,11 @@ export class ChannelDef implements SseChannel {
     this.keyed = key !== undefined
     this.keyOf = key
     this.resetEvent = resetEvent
-    this.maxReplay = positive(replay.maxReplay, `stream ${name}: replay.maxReplay`) ?? 1000
+    this.maxReplay = integerOption(replay.maxReplay, `stream ${name}: replay.maxReplay`, 1, 1000)
     const retention: Retention = {}
-    if (replay.maxEvents !== undefined) retention.maxEvents = positive(replay.maxEvents, `stream ${name}: replay.maxEvents`)
-    if (replay.maxBytes !== undefined) retention.maxBytes = positive(replay.maxBytes, `stream ${name}: replay.maxBytes`)
-    if (replay.maxAgeMs !== undefined) retention.maxAgeMs = nonNegative(replay.maxAgeMs, `stream ${name}: replay.maxAgeMs`)
+    if (replay.maxEvents !== undefined) retention.maxEvents = integerOption(replay.maxEvents, `stream ${name}: replay.maxEvents`, 1, undefined)
+    if (replay.maxBytes !== undefined) retention.maxBytes = integerOption(replay.maxBytes, `stream ${name}: replay.maxBytes`, 1, undefined)
+    if (replay.maxAgeMs !== undefined) retention.maxAgeMs = integerOption(replay.maxAgeMs, `stream ${name}: replay.maxAgeMs`, 0, undefined)
     this.retention = Object.keys(retention).length === 0 ? undefined : retention
     this.pipeline = compileEvents(options.events, options, runtime.serializer)
   }
@@ -255,17 +255,6 @@ function checkKey (key: unknown, name: string): string {
     throw new FST_SSE_INVALID_KEY(`stream ${name}: a key is a non-empty string of at most ${MAX_KEY_LENGTH} characters, got ${typeof key === 'string' ? `${key.length} characters` : typeof key}`)
   }
   return key
-}
-
-function positive (value: unknown, name: string): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new FST_SSE_INVALID_OPTION(`${name} must be a positive integer, got ${String(value)}`)
-  return value
-}
-
-function nonNegative (value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new FST_SSE_INVALID_OPTION(`${name} must be a non-negative integer, got ${String(value)}`)
-  return value
 }
 
 export type { EventMap, EventSchema }

@@ -2,7 +2,7 @@ import type { DataSerializer, SseItem } from './encode.js'
 import { encodeItem, jsonSerializer } from './encode.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import type { FastifyRequest } from 'fastify'
-import { assertKnownOptions } from './known-options.js'
+import { assertKnownOptions, describeOption as describe, functionOption, integerOption, intervalOption } from './option-checks.js'
 import type { ReplayStore } from './stores/types.js'
 
 export interface SsePluginOptions {
@@ -100,11 +100,11 @@ const defaultErrorEvent = (): SseItem => ({ event: 'error', data: { message: 'In
 export function resolveOptions (options: SsePluginOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`options must be an object, got ${typeof options}`)
   assertKnownOptions(options, PLUGIN_OPTIONS, 'register')
-  const retryMs = optional(options.retryMs, 'retryMs', isNonNegativeInteger, 'a non-negative integer')
-  const serializer = optional(options.serializer, 'serializer', isFunction, 'a function') ?? jsonSerializer
+  const retryMs = integerOption(options.retryMs, 'retryMs', 0, undefined)
+  const serializer = functionOption<DataSerializer>(options.serializer, 'serializer') ?? jsonSerializer
   const errorEvent = options.errorEvent === false
     ? false
-    : optional(options.errorEvent, 'errorEvent', isFunction, 'a function or false') ?? defaultErrorEvent
+    : functionOption<(error: Error) => SseItem>(options.errorEvent, 'errorEvent', 'a function or false') ?? defaultErrorEvent
   const query = options.lastEventIdQuery
   if (query !== undefined && query !== false && (typeof query !== 'string' || query === '')) {
     throw new FST_SSE_INVALID_OPTION(`lastEventIdQuery must be a non-empty string or false, got ${describe(query)}`)
@@ -118,23 +118,23 @@ export function resolveOptions (options: SsePluginOptions = {}): ResolvedOptions
     }
   }
   return {
-    heartbeatMs: interval(options.heartbeatMs, 'heartbeatMs', 15_000),
-    stallTimeoutMs: interval(options.stallTimeoutMs, 'stallTimeoutMs', 30_000),
-    maxBufferedBytes: optional(options.maxBufferedBytes, 'maxBufferedBytes', isPositiveInteger, 'a positive integer') ?? MiB,
-    maxEventBytes: optional(options.maxEventBytes, 'maxEventBytes', isPositiveInteger, 'a positive integer') ?? MiB,
+    heartbeatMs: intervalOption(options.heartbeatMs, 'heartbeatMs', 15_000),
+    stallTimeoutMs: intervalOption(options.stallTimeoutMs, 'stallTimeoutMs', 30_000),
+    maxBufferedBytes: integerOption(options.maxBufferedBytes, 'maxBufferedBytes', 1, MiB),
+    maxEventBytes: integerOption(options.maxEventBytes, 'maxEventBytes', 1, MiB),
     serializer,
     errorEvent,
     openFrame: (retryMs === undefined ? ':' : 'retry: ' + retryMs) + '\n\n',
     shutdownFrame,
     lastEventIdQuery: query ?? 'lastEventId',
-    maxLastEventIdLength: optional(options.maxLastEventIdLength, 'maxLastEventIdLength', isPositiveInteger, 'a positive integer') ?? 256,
-    maxConnectionMs: interval(options.maxConnectionMs, 'maxConnectionMs', 0),
-    reconnectFrame: 'retry: ' + (optional(options.reconnectMs, 'reconnectMs', isNonNegativeInteger, 'a non-negative integer') ?? 1000) + '\n\n',
-    maxStreams: optional(options.maxStreams, 'maxStreams', isPositiveInteger, 'a positive integer') ?? Infinity,
-    maxStreamsPerKey: optional(options.maxStreamsPerKey, 'maxStreamsPerKey', isPositiveInteger, 'a positive integer') ?? Infinity,
-    streamKey: optional(options.streamKey, 'streamKey', isFunction, 'a function of the request'),
-    limitRetryMs: optional(options.limitRetryMs, 'limitRetryMs', isPositiveInteger, 'a positive integer') ?? 30_000,
-    now: optional(options.now, 'now', isFunction, 'a function') ?? (() => performance.now())
+    maxLastEventIdLength: integerOption(options.maxLastEventIdLength, 'maxLastEventIdLength', 1, 256),
+    maxConnectionMs: intervalOption(options.maxConnectionMs, 'maxConnectionMs', 0),
+    reconnectFrame: 'retry: ' + integerOption(options.reconnectMs, 'reconnectMs', 0, 1000) + '\n\n',
+    maxStreams: integerOption(options.maxStreams, 'maxStreams', 1, Infinity),
+    maxStreamsPerKey: integerOption(options.maxStreamsPerKey, 'maxStreamsPerKey', 1, Infinity),
+    streamKey: functionOption<(request: FastifyRequest) => string>(options.streamKey, 'streamKey', 'a function of the request'),
+    limitRetryMs: integerOption(options.limitRetryMs, 'limitRetryMs', 1, 30_000),
+    now: functionOption<() => number>(options.now, 'now') ?? (() => performance.now())
   }
 }
 
@@ -145,37 +145,5 @@ export function jitteredLifetime (maxMs: number): number {
 
 export function checkMaxConnectionMs (value: unknown, where: string): number | undefined {
   if (value === undefined) return undefined
-  return interval(value as number | false, `${where}maxConnectionMs`, 0)
-}
-
-function interval (value: number | false | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (value === false) return 0
-  if (!isNonNegativeInteger(value)) throw new FST_SSE_INVALID_OPTION(`${name} must be a non-negative integer or false, got ${describe(value)}`)
-  return value
-}
-
-function optional<T> (value: unknown, name: string, check: (v: unknown) => v is T, what: string): T | undefined {
-  if (value === undefined) return undefined
-  if (!check(value)) throw new FST_SSE_INVALID_OPTION(`${name} must be ${what}, got ${describe(value)}`)
-  return value
-}
-
-function isNonNegativeInteger (v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
-}
-
-function isPositiveInteger (v: unknown): v is number {
-  return isNonNegativeInteger(v) && v > 0
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function isFunction (v: unknown): v is (...args: any[]) => any {
-  return typeof v === 'function'
-}
-
-function describe (v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v)
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v)
-  return typeof v
+  return intervalOption(value, `${where}maxConnectionMs`, 0)
 }

@@ -5,7 +5,7 @@ import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import { epochOf, formatEventId, parseEventId } from './event-id.js'
 import { channels } from './diagnostics.js'
-import { assertKnownOptions } from './known-options.js'
+import { assertKnownOptions } from './option-checks.js'
 import { EventView, type Feed, type FeedListener, type Hub } from './hub.js'
 import type { LastEventIdResult } from './last-event-id.js'
 import type { Counters, ResetReason } from './metrics.js'

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED } from '../errors.js'
 import { formatEventId, parseEventId } from '../event-id.js'
-import { assertKnownOptions } from '../known-options.js'
+import { assertKnownOptions, functionOption, integerOption } from '../option-checks.js'
 import { LiveQueue } from './live-queue.js'
 import type {
   AppendInput, AppendOptions, LiveItem, LiveSubscription, ReadOptions, ReadResult, ReplayStore,
@@ -122,16 +122,15 @@ class MemoryStore implements MemoryReplayStore {
     if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('memoryStore options must be an object')
     assertKnownOptions(options, ['maxEvents', 'maxBytes', 'maxAgeMs', 'maxStreams', 'maxTotalBytes', 'idleTtlMs', 'idempotencyTtlMs', 'now'], 'memoryStore')
     this.defaults = {
-      maxEvents: count(options.maxEvents, 'maxEvents', 1000),
-      maxBytes: count(options.maxBytes, 'maxBytes', MiB),
-      maxAgeMs: count(options.maxAgeMs, 'maxAgeMs', 5 * 60_000, true)
+      maxEvents: integerOption(options.maxEvents, 'memoryStore maxEvents', 1, 1000),
+      maxBytes: integerOption(options.maxBytes, 'memoryStore maxBytes', 1, MiB),
+      maxAgeMs: integerOption(options.maxAgeMs, 'memoryStore maxAgeMs', 0, 5 * 60_000)
     }
-    this.maxStreams = count(options.maxStreams, 'maxStreams', 10_000)
-    this.maxTotalBytes = count(options.maxTotalBytes, 'maxTotalBytes', 64 * MiB)
-    this.idleTtlMs = count(options.idleTtlMs, 'idleTtlMs', 10 * 60_000)
-    this.idempotencyTtlMs = count(options.idempotencyTtlMs, 'idempotencyTtlMs', 2 * 60_000)
-    if (options.now !== undefined && typeof options.now !== 'function') throw new FST_SSE_INVALID_OPTION('memoryStore now must be a function')
-    this.now = options.now ?? Date.now
+    this.maxStreams = integerOption(options.maxStreams, 'memoryStore maxStreams', 1, 10_000)
+    this.maxTotalBytes = integerOption(options.maxTotalBytes, 'memoryStore maxTotalBytes', 1, 64 * MiB)
+    this.idleTtlMs = integerOption(options.idleTtlMs, 'memoryStore idleTtlMs', 1, 10 * 60_000)
+    this.idempotencyTtlMs = integerOption(options.idempotencyTtlMs, 'memoryStore idempotencyTtlMs', 1, 2 * 60_000)
+    this.now = functionOption<() => number>(options.now, 'memoryStore now') ?? Date.now
   }
 
   async append (key: StreamKey, input: AppendInput, options?: AppendOptions): Promise<StoredEvent> {
@@ -361,12 +360,4 @@ function withinBytes (events: Array<StoredEvent | undefined>, from: number, n: n
 
 function sizeOf (event: StoredEvent): number {
   return Buffer.byteLength(event.data) + (event.event === undefined ? 0 : event.event.length)
-}
-
-function count (value: unknown, name: string, fallback: number, zeroAllowed = false): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || (value === 0 && !zeroAllowed)) {
-    throw new FST_SSE_INVALID_OPTION(`memoryStore ${name} must be a ${zeroAllowed ? 'non-negative' : 'positive'} integer, got ${String(value)}`)
-  }
-  return value
 }

@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
 import { formatEventId, parseEventId, splitEventId } from '../event-id.js'
-import { assertKnownOptions } from '../known-options.js'
+import { assertKnownOptions, integerOption } from '../option-checks.js'
 import { isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
 import { LiveQueue } from './live-queue.js'
 import { Channel, parseFrame } from './redis-live.js'
@@ -93,29 +93,21 @@ function resolve (o: RedisStoreOptions): Resolved {
   }
   return {
     prefix,
-    maxEvents: int(o.maxEvents, 'maxEvents', 1000, 1),
-    maxAgeMs: int(o.maxAgeMs, 'maxAgeMs', 0, 0),
-    streamTtlMs: int(o.streamTtlMs, 'streamTtlMs', 3_600_000, 1),
-    metaTtlMs: int(o.metaTtlMs, 'metaTtlMs', 30 * 24 * 3_600_000, 1),
-    idempotencyTtlMs: int(o.idempotencyTtlMs, 'idempotencyTtlMs', 120_000, 1),
-    appendTimeoutMs: int(o.appendTimeoutMs, 'appendTimeoutMs', 2000, 1),
-    readTimeoutMs: int(o.readTimeoutMs, 'readTimeoutMs', 2000, 1),
-    readCount: int(o.readCount, 'readCount', 1000, 1),
-    readBytes: int(o.readBytes, 'readBytes', 1024 * 1024, 1),
-    lingerMs: int(o.lingerMs, 'lingerMs', 10_000, 0),
-    positionCheckMs: int(o.positionCheckMs, 'positionCheckMs', 30_000, 0),
+    maxEvents: integerOption(o.maxEvents, 'maxEvents', 1, 1000),
+    maxAgeMs: integerOption(o.maxAgeMs, 'maxAgeMs', 0, 0),
+    streamTtlMs: integerOption(o.streamTtlMs, 'streamTtlMs', 1, 3_600_000),
+    metaTtlMs: integerOption(o.metaTtlMs, 'metaTtlMs', 1, 30 * 24 * 3_600_000),
+    idempotencyTtlMs: integerOption(o.idempotencyTtlMs, 'idempotencyTtlMs', 1, 120_000),
+    appendTimeoutMs: integerOption(o.appendTimeoutMs, 'appendTimeoutMs', 1, 2000),
+    readTimeoutMs: integerOption(o.readTimeoutMs, 'readTimeoutMs', 1, 2000),
+    readCount: integerOption(o.readCount, 'readCount', 1, 1000),
+    readBytes: integerOption(o.readBytes, 'readBytes', 1, 1024 * 1024),
+    lingerMs: integerOption(o.lingerMs, 'lingerMs', 0, 10_000),
+    positionCheckMs: integerOption(o.positionCheckMs, 'positionCheckMs', 0, 30_000),
     guard: o.rotateEpochOnServerChange ?? true,
-    maxQueuedItems: int(o.maxQueuedItems, 'maxQueuedItems', 10_000, 1),
+    maxQueuedItems: integerOption(o.maxQueuedItems, 'maxQueuedItems', 1, 10_000),
     onError: o.onError ?? (() => {})
   }
-}
-
-function int (value: unknown, name: string, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new FST_SSE_INVALID_OPTION(`${name} must be an integer >= ${min}, got ${String(value)}`)
-  }
-  return value
 }
 
 function newEpoch (): string {

@@ -3,6 +3,45 @@ import { FST_SSE_INVALID_OPTION } from './errors.js'
 // Names longer than this are cut before comparing: a hostile key must not cost quadratic time.
 const MAX_COMPARED = 64
 
+// Every options object the package takes (register(), routes' `sse`, stream declarations,
+// subscribe(), the stores) is checked with these, so a mistake reads the same wherever it is
+// made: FST_SSE_INVALID_OPTION naming the option, what it must be and what it got.
+
+/** An integer option: `fallback` when absent; anything but a safe integer of at least `min` is refused. */
+export function integerOption<Fallback extends number | undefined> (value: unknown, name: string, min: number, fallback: Fallback): number | Fallback {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    const what = min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer >= ${min}`
+    throw new FST_SSE_INVALID_OPTION(`${name} must be ${what}, got ${describeOption(value)}`)
+  }
+  return value
+}
+
+/** A period in milliseconds: `false` or 0 turns it off (0), `fallback` when absent. */
+export function intervalOption (value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (value === false) return 0
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new FST_SSE_INVALID_OPTION(`${name} must be a non-negative integer or false, got ${describeOption(value)}`)
+  }
+  return value
+}
+
+/** A function option; undefined when absent. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function functionOption<T extends (...args: any[]) => any> (value: unknown, name: string, what = 'a function'): T | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'function') throw new FST_SSE_INVALID_OPTION(`${name} must be ${what}, got ${describeOption(value)}`)
+  return value as T
+}
+
+/** A value as an option message shows it: strings quoted, other primitives as written, objects by type. */
+export function describeOption (v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v)
+  return typeof v
+}
+
 /**
  * Refuses an options object with a name that is not one of `known`: a misspelt option
  * (`maxConnectionMS`) would otherwise be ignored and its default silently used.
