@@ -1,4 +1,4 @@
-import type { StaticOf } from './event-types.js'
+import type { StaticOf } from './typed/event-types.js'
 
 // The browser side: typed listeners over EventSource. Type imports only, so this file
 // compiles to code that loads nothing (no server code, no TypeBox).

@@ -4,9 +4,9 @@ import type {
   RawServerDefault, RouteGenericInterface, RouteHandlerMethod, RouteOptions, RouteShorthandOptions,
   RouteShorthandOptionsWithHandler
 } from 'fastify'
-import type { EventMap } from './event-types.js'
-import type { SseReply, SseServer } from './plugin.js'
-import type { SseRouteOptions } from './route.js'
+import type { EventMap } from './typed/event-types.js'
+import type { SseReply, SseServer } from './sse-api.js'
+import type { SseRouteOptions } from './typed/route-options.js'
 import type { EventsOf, TypedSseHandler, WithTypedSse, WithTypedSseHandler } from './typed-route.js'
 
 // Everything this package adds to Fastify's types, in one file. The package ships this file's

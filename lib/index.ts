@@ -2,15 +2,14 @@ import { plugin } from './plugin.js'
 
 export default plugin
 export { plugin as fastifyTypedSse }
-export type { SseReply, SseServer } from './plugin.js'
+export type { SsePluginOptions, SseReply, SseServer } from './sse-api.js'
 export { encodeEvent, type EncodeOptions, type SseItem, type DataSerializer } from './encode.js'
-export type { SsePluginOptions } from './options.js'
 export type { SseResult, SseSource, SseStream, SourceContext } from './stream.js'
 export type { EndReason } from './connection.js'
 export * as errors from './errors.js'
-export type { EventMap, EventSchema, StaticOf, TypeBox1NeedsTypeProvider, EventItem, EventData, DeclaredEvent, DefaultEvent, ControlItem, ItemFields } from './event-types.js'
-export type { EventOptions, InvalidItemPolicy } from './events.js'
-export type { SseRouteOptions } from './route.js'
+export type { EventMap, EventSchema, StaticOf, TypeBox1NeedsTypeProvider, EventItem, EventData, DeclaredEvent, DefaultEvent, ControlItem, ItemFields } from './typed/event-types.js'
+export type { EventOptions, InvalidItemPolicy } from './typed/event-pipeline.js'
+export type { SseRouteOptions } from './typed/route-options.js'
 export type { SseRouteReply, TypedSseReply, TypedSseHandler, EventsOf, EventsNotInferred, EventGenerator } from './typed-route.js'
 export { redisStore, type RedisStoreOptions } from './stores/redis.js'
 export { memoryStore, type MemoryStoreOptions, type MemoryReplayStore } from './stores/memory.js'
@@ -19,8 +18,8 @@ export type {
   LiveSubscription, StoreCapabilities, StreamKey, Retention
 } from './stores/types.js'
 export { parseEventId, formatEventId, type EventPosition } from './event-id.js'
-export type { SseFanout, SubscribeFunction } from './fanout.js'
+export type { SseFanout, SubscribeFunction } from './replay/fanout.js'
 export type {
   SseChannel, SseChannelOptions, ReplayOptions, PublishItem, PublishOptions, SubscribeOptions, FilterEvent, ResetContext
-} from './channels.js'
-export type { SseMetrics, ResetReason } from './metrics.js'
+} from './replay/topics.js'
+export type { SseMetrics, ResetReason } from './replay/metrics.js'

@@ -3,9 +3,9 @@ import { encodeItem, jsonSerializer } from './encode.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import type { FastifyRequest } from 'fastify'
 import { assertKnownOptions, describeOption as describe, functionOption, integerOption, intervalOption } from './option-checks.js'
-import type { ReplayStore } from './stores/types.js'
 
-export interface SsePluginOptions {
+/** What register() takes, but for the replay store (see SsePluginOptions, which adds it). */
+export interface CoreOptions {
   /** A comment line after this many milliseconds of silence, so proxies keep the stream open. `false` or 0: never. Default 15 000. */
   heartbeatMs?: number | false
   /** Reconnection delay sent to the client when a stream opens (`retry:`). Default: none (the browser's own, about 3 s). */
@@ -31,12 +31,6 @@ export interface SsePluginOptions {
   lastEventIdQuery?: string | false
   /** Longest accepted last event id, in bytes; longer ones are treated as invalid. Default 256. */
   maxLastEventIdLength?: number
-  /**
-   * Where replay streams keep their history and how events reach every subscriber (and every
-   * process, for a shared store). Default: a `memoryStore()`, closed with the app; a store
-   * passed here is the application's to close.
-   */
-  store?: ReplayStore
   /**
    * Longest life of one stream, in milliseconds: it then ends with a `retry:` hint and the client
    * reconnects (and resumes by id on replay streams). Each stream gets between 80 % and 100 %
@@ -97,7 +91,7 @@ const MiB = 1024 * 1024
 
 const defaultErrorEvent = (): SseItem => ({ event: 'error', data: { message: 'Internal Server Error' } })
 
-export function resolveOptions (options: SsePluginOptions = {}): ResolvedOptions {
+export function resolveOptions (options: CoreOptions = {}): ResolvedOptions {
   if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`options must be an object, got ${typeof options}`)
   assertKnownOptions(options, PLUGIN_OPTIONS, 'register')
   const retryMs = integerOption(options.retryMs, 'retryMs', 0, undefined)

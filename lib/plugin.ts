@@ -1,58 +1,19 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { encodeItem, type ItemEncoder, type SseItem } from './encode.js'
-import { checkStore, Fanout, type SseFanout, type SubscribeFunction } from './fanout.js'
+import { checkStore, Fanout, type SubscribeFunction } from './replay/fanout.js'
 import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
 import { assertKnownOptions } from './option-checks.js'
 import { readLastEventId } from './last-event-id.js'
 import { acceptsEventStream, parseMediaType, prefersEventStream, type MediaType } from './negotiate.js'
-import { checkMaxConnectionMs, jitteredLifetime, resolveOptions, type SsePluginOptions } from './options.js'
+import { checkMaxConnectionMs, jitteredLifetime, resolveOptions } from './options.js'
 import type { Connection } from './connection.js'
 import { kConn, kPlan, Registry, type StreamPlan } from './registry.js'
-import { compileRoute, kRoute, type CompiledRoute, type SseRouteOptions } from './route.js'
+import { compileRoute, kRoute, type CompiledRoute, type SseRouteOptions } from './typed/route-options.js'
 import './fastify-augment.js'
+import type { SsePluginOptions, SseReply, SseServer } from './sse-api.js'
 import type { Runtime } from './runtime.js'
-import { lastEventIdOf, openStream, streamFrom, type SseResult, type SseSource, type SseStream, type StreamState } from './stream.js'
-
-/** `reply.sse`: start a stream from a source, or open one to push to. */
-export interface SseReply<Item = SseItem> {
-  /**
-   * Streams the items of `source` (an async iterable, an iterable, or a function of
-   * `{ signal, lastEventId, request, reply }` returning one). Settles when the stream is over;
-   * return it from the handler.
-   */
-  (source: SseSource<Item>): Promise<SseResult>
-  /** Opens a stream the application pushes to with `send()`. */
-  open: () => SseStream<Item>
-  /**
-   * Subscribes this client to a stream (declared with `fastify.sse.stream()`, or a name):
-   * replays what it missed since its `Last-Event-ID`, or sends a reset notice when that cannot
-   * be done, then delivers live events. Resolves once the client is live; never rejects.
-   */
-  subscribe: SubscribeFunction
-  /** The client's `Last-Event-ID` (header, else the query parameter), UTF-8 decoded; undefined when absent or invalid. */
-  readonly lastEventId: string | undefined
-  /**
-   * Whether this request should get the event stream. On a route with `sse.alternative` (a dual
-   * route), true only when the client's `Accept` prefers `text/event-stream` to the alternative
-   * (`EventSource` does; `fetch()`'s and curl's `*\/*` and no header do not). Elsewhere, whether
-   * the client accepts an event stream at all; starting one when it does not fails with
-   * `FST_SSE_NOT_ACCEPTABLE` (406).
-   */
-  readonly accepted: boolean
-  /**
-   * Ends the stream at `at` (a Date or epoch milliseconds), e.g. when the credentials it was
-   * opened with expire, with the `reconnectMs` hint: the client reconnects and authenticates
-   * again. Call it before or after the stream starts; the earliest time given wins.
-   */
-  expireAt: (at: Date | number) => void
-}
-
-/** `fastify.sse`: the plugin instance's view of its streams. */
-export interface SseServer<Provider = unknown> extends SseFanout<Provider> {
-  /** Streams open right now. */
-  readonly openStreams: number
-}
+import { lastEventIdOf, openStream, streamFrom, type SseSource, type StreamState } from './stream.js'
 
 const kState = Symbol('fastify-typed-sse.state')
 const kReply = Symbol('fastify-typed-sse.reply')
@@ -64,7 +25,7 @@ interface ReplyWithState extends FastifyReply {
   [kConn]: Connection | null
 }
 
-/** Route settings of this module (the item pipeline is compiled by route.ts). */
+/** Route settings of this module (the item pipeline is compiled by typed/route-options.ts). */
 interface RouteOps {
   /** The other representation of a dual route. */
   alternative: MediaType | undefined

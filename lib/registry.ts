@@ -1,8 +1,17 @@
 import type { FastifyReply } from 'fastify'
 import type { Connection, EndListener, EndReason } from './connection.js'
-import { channels } from './diagnostics.js'
+import { diagnostics } from './diagnostics.js'
 import { Limits } from './limits.js'
-import type { StreamMetrics } from './metrics.js'
+
+/** The stream counters of `fastify.sse.metrics()`, kept by the registry. */
+export interface StreamMetrics {
+  /** Event streams started (every kind, refused ones included). */
+  streamsOpened: number
+  /** Event streams ended, by reason (`limit`: refused as over `maxStreams` or `maxStreamsPerKey`). */
+  streamsEnded: Record<EndReason, number>
+  /** Keys with open streams, when `maxStreamsPerKey` is set. Gauge. */
+  limitKeys: number
+}
 
 /** Where the plugin keeps a reply's {@link StreamPlan}, when its stream needs one. */
 export const kPlan = Symbol('fastify-typed-sse.plan')
@@ -85,7 +94,7 @@ export class Registry implements EndListener {
     this.connections.add(conn)
     conn.onEnd(this)
     this.opened++
-    const watching = channels.open.hasSubscribers || channels.end.hasSubscribers
+    const watching = diagnostics.open.hasSubscribers || diagnostics.end.hasSubscribers
     if (plan !== undefined || watching) {
       const limitKey = plan?.limitKey
       const tracked: Tracked = {
@@ -97,8 +106,8 @@ export class Registry implements EndListener {
         request: watching && reply !== undefined ? reply.request : null
       }
       this.tracked.set(conn, tracked)
-      if (channels.open.hasSubscribers) {
-        channels.open.publish({ request: reply?.request, reply, openStreams: this.connections.size })
+      if (diagnostics.open.hasSubscribers) {
+        diagnostics.open.publish({ request: reply?.request, reply, openStreams: this.connections.size })
       }
       if (plan !== undefined) {
         if (!this.limits.acquire(limitKey)) {
@@ -141,8 +150,8 @@ export class Registry implements EndListener {
       this.tracked.delete(conn)
       if (tracked.deadline !== Infinity) this.deadlines--
       if (tracked.slot) this.limits.release(tracked.limitKey)
-      if (channels.end.hasSubscribers) {
-        channels.end.publish({
+      if (diagnostics.end.hasSubscribers) {
+        diagnostics.end.publish({
           request: tracked.request ?? undefined,
           reason: conn.reason,
           events: conn.events,

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify'
-import type { EventItem, EventMap } from './event-types.js'
-import type { SseReply } from './plugin.js'
-import type { SseRouteOptions } from './route.js'
+import type { EventItem, EventMap } from './typed/event-types.js'
+import type { SseReply } from './sse-api.js'
+import type { SseRouteOptions } from './typed/route-options.js'
 
 /** A reply whose `reply.sse` only takes the items of `Events` (`Provider`: the route's type provider, for TypeBox 1.x). */
 export type TypedSseReply<Reply, Events extends EventMap, Provider = unknown> =

@@ -18,8 +18,8 @@ for (const project of ['tsconfig.json', 'tsconfig.cjs.json']) {
     failed = true // keep going: both flavours are emitted even when one reports type errors
   }
 }
-// CommonJS has no import.meta (see lib/peer-require.ts): peers resolve from __filename there.
-const peerRequire = join(root, 'dist/cjs/peer-require.js')
+// CommonJS has no import.meta (see lib/typed/peer-require.ts): peers resolve from __filename there.
+const peerRequire = join(root, 'dist/cjs/typed/peer-require.js')
 const esmOnly = 'createRequire)(import.meta.url)'
 const peerSource = readFileSync(peerRequire, 'utf8')
 if (!peerSource.includes(esmOnly)) throw new Error(`${peerRequire}: expected ${esmOnly}`)

@@ -28,7 +28,7 @@ export interface MemoryStoreOptions {
 }
 
 const MiB = 1024 * 1024
-// Idempotency keys remembered per stream at most: a bound, not a window.
+// Idempotency keys remembered per key at most: a bound, not a window.
 const MAX_IDEMPOTENCY_KEYS = 10_000
 // A subscription's consumer is the hub, which drains each item in a microtask; a queue this
 // long means it stopped draining, and a reset is cheaper than unbounded memory.
@@ -45,8 +45,8 @@ interface Remembered {
   expires: number
 }
 
-/** One stream's life: a new Stream (and epoch) whenever its history was dropped. */
-class Stream {
+/** One key's history in this store: a new History (and epoch) whenever the last one was dropped. */
+class History {
   readonly epoch = randomBytes(6).toString('base64url')
   top = 0
   // A queue over a plain array: `start` is the index of the oldest retained event, and the
@@ -107,7 +107,7 @@ export interface MemoryReplayStore extends ReplayStore {
 
 class MemoryStore implements MemoryReplayStore {
   readonly capabilities = { contiguousOffsets: true, shared: false }
-  private readonly streams = new Map<StreamKey, Stream>() // least recently used first
+  private readonly histories = new Map<StreamKey, History>() // least recently used first
   private readonly defaults: Limits
   private readonly maxStreams: number
   private readonly maxTotalBytes: number
@@ -139,27 +139,27 @@ class MemoryStore implements MemoryReplayStore {
       throw new TypeError('append expects { data: string, event?: string }')
     }
     const now = this.now()
-    const stream = this.touch(key, now, options?.retention)
+    const history = this.touch(key, now, options?.retention)
     const idempotencyKey = input.idempotencyKey
     if (idempotencyKey !== undefined) {
-      const seen = this.remembered(stream, idempotencyKey, now)
+      const seen = this.remembered(history, idempotencyKey, now)
       if (seen !== undefined) return seen
     }
-    this.expire(stream, now)
-    const offset = ++stream.top
-    const event: StoredEvent = { id: formatEventId(stream.epoch, offset), offset, event: input.event, data: input.data, ts: now }
-    stream.events.push(event)
+    this.expire(history, now)
+    const offset = ++history.top
+    const event: StoredEvent = { id: formatEventId(history.epoch, offset), offset, event: input.event, data: input.data, ts: now }
+    history.events.push(event)
     const size = sizeOf(event)
-    stream.bytes += size
+    history.bytes += size
     this.totalBytes += size
-    this.trim(stream)
+    this.trim(history)
     if (this.totalBytes > this.maxTotalBytes) this.trimGlobal()
     if (idempotencyKey !== undefined) {
-      const map = (stream.idempotency ??= new Map())
+      const map = (history.idempotency ??= new Map())
       map.set(idempotencyKey, { event, expires: now + this.idempotencyTtlMs })
       if (map.size > MAX_IDEMPOTENCY_KEYS) map.delete(map.keys().next().value as string)
     }
-    const subscriptions = stream.subscriptions
+    const subscriptions = history.subscriptions
     if (subscriptions !== null) {
       const item: LiveItem = { type: 'event', event }
       for (const subscription of subscriptions) subscription.push(item)
@@ -170,24 +170,24 @@ class MemoryStore implements MemoryReplayStore {
   async readAfter (key: StreamKey, lastId: string, options?: ReadOptions): Promise<ReadResult> {
     this.assertOpen()
     const now = this.now()
-    const stream = this.touch(key, now, options?.retention)
-    const head = stream.head()
+    const history = this.touch(key, now, options?.retention)
+    const head = history.head()
     const position = parseEventId(lastId)
     if (position === undefined) return { status: 'gap', reason: 'malformed', head }
-    if (position.epoch !== stream.epoch) return { status: 'gap', reason: 'epoch', head }
+    if (position.epoch !== history.epoch) return { status: 'gap', reason: 'epoch', head }
     const last = position.offset
-    if (last > stream.top) return { status: 'gap', reason: 'ahead', head }
-    if (last === stream.top) return { status: 'ok', events: [], head, complete: true }
-    this.expire(stream, now)
-    const first = stream.top - stream.retained + 1
+    if (last > history.top) return { status: 'gap', reason: 'ahead', head }
+    if (last === history.top) return { status: 'ok', events: [], head, complete: true }
+    this.expire(history, now)
+    const first = history.top - history.retained + 1
     if (last < first - 1) return { status: 'gap', reason: 'trimmed', head }
     const limit = options?.limit
-    const wanted = stream.top - last
+    const wanted = history.top - last
     let n = limit !== undefined && limit >= 0 && limit < wanted ? limit : wanted
-    const from = stream.start + (last + 1 - first)
+    const from = history.start + (last + 1 - first)
     const maxBytes = options?.maxBytes
-    if (maxBytes !== undefined && maxBytes >= 0) n = withinBytes(stream.events, from, n, maxBytes)
-    return { status: 'ok', events: stream.events.slice(from, from + n) as StoredEvent[], head, complete: n === wanted }
+    if (maxBytes !== undefined && maxBytes >= 0) n = withinBytes(history.events, from, n, maxBytes)
+    return { status: 'ok', events: history.events.slice(from, from + n) as StoredEvent[], head, complete: n === wanted }
   }
 
   async head (key: StreamKey): Promise<string> {
@@ -197,9 +197,9 @@ class MemoryStore implements MemoryReplayStore {
 
   async subscribe (key: StreamKey): Promise<LiveSubscription> {
     this.assertOpen()
-    const stream = this.touch(key, this.now(), undefined)
+    const history = this.touch(key, this.now(), undefined)
     const subscription = new LiveQueue(MAX_QUEUED, () => this.currentHead(key), (queue) => this.release(key, queue))
-    ;(stream.subscriptions ??= new Set()).add(subscription)
+    ;(history.subscriptions ??= new Set()).add(subscription)
     return subscription
   }
 
@@ -208,54 +208,54 @@ class MemoryStore implements MemoryReplayStore {
     this.closed = true
     if (this.sweeper !== undefined) clearInterval(this.sweeper)
     this.sweeper = undefined
-    for (const stream of this.streams.values()) {
-      if (stream.subscriptions !== null) for (const subscription of stream.subscriptions) subscription.end()
+    for (const history of this.histories.values()) {
+      if (history.subscriptions !== null) for (const subscription of history.subscriptions) subscription.end()
     }
-    this.streams.clear()
+    this.histories.clear()
     this.totalBytes = 0
   }
 
   /** Streams held and bytes of event data, for tests and metrics. */
   get stats (): { streams: number, bytes: number, subscriptions: number } {
     let subscriptions = 0
-    for (const stream of this.streams.values()) subscriptions += stream.subscriptions?.size ?? 0
-    return { streams: this.streams.size, bytes: this.totalBytes, subscriptions }
+    for (const history of this.histories.values()) subscriptions += history.subscriptions?.size ?? 0
+    return { streams: this.histories.size, bytes: this.totalBytes, subscriptions }
   }
 
   /** The head without touching the LRU order. */
   currentHead (key: StreamKey): string {
-    return this.streams.get(key)?.head() ?? 'unknown:0'
+    return this.histories.get(key)?.head() ?? 'unknown:0'
   }
 
   /** Called by a subscription when it closes. */
   release (key: StreamKey, subscription: LiveQueue): void {
-    const stream = this.streams.get(key)
-    if (stream === undefined || stream.subscriptions === null) return
-    stream.subscriptions.delete(subscription)
-    if (stream.subscriptions.size === 0) stream.subscriptions = null
+    const history = this.histories.get(key)
+    if (history === undefined || history.subscriptions === null) return
+    history.subscriptions.delete(subscription)
+    if (history.subscriptions.size === 0) history.subscriptions = null
     // The idle countdown starts when the last subscriber leaves, not at the last append.
-    stream.lastActive = this.now()
+    history.lastActive = this.now()
   }
 
-  /** The stream of `key`, created (with a new epoch) if absent or idle, moved to the back of the LRU order. */
-  private touch (key: StreamKey, now: number, retention: Retention | undefined): Stream {
-    let stream = this.streams.get(key)
-    if (stream !== undefined && stream.subscriptions === null && now - stream.lastActive >= this.idleTtlMs) {
-      this.drop(key, stream)
-      stream = undefined
+  /** The history of `key`, created (with a new epoch) if absent or idle, moved to the back of the LRU order. */
+  private touch (key: StreamKey, now: number, retention: Retention | undefined): History {
+    let history = this.histories.get(key)
+    if (history !== undefined && history.subscriptions === null && now - history.lastActive >= this.idleTtlMs) {
+      this.drop(key, history)
+      history = undefined
     }
-    if (stream === undefined) {
-      stream = new Stream(now, this.limitsOf(retention))
-      this.streams.set(key, stream)
-      if (this.streams.size > this.maxStreams) this.evictOne(key)
+    if (history === undefined) {
+      history = new History(now, this.limitsOf(retention))
+      this.histories.set(key, history)
+      if (this.histories.size > this.maxStreams) this.evictOne(key)
       this.startSweeper()
     } else {
-      this.streams.delete(key)
-      this.streams.set(key, stream)
-      stream.lastActive = now
-      if (retention !== undefined) stream.limits = this.limitsOf(retention)
+      this.histories.delete(key)
+      this.histories.set(key, history)
+      history.lastActive = now
+      if (retention !== undefined) history.limits = this.limitsOf(retention)
     }
-    return stream
+    return history
   }
 
   private limitsOf (retention: Retention | undefined): Limits {
@@ -267,8 +267,8 @@ class MemoryStore implements MemoryReplayStore {
     }
   }
 
-  private remembered (stream: Stream, idempotencyKey: string, now: number): StoredEvent | undefined {
-    const map = stream.idempotency
+  private remembered (history: History, idempotencyKey: string, now: number): StoredEvent | undefined {
+    const map = history.idempotency
     if (map === null) return undefined
     // Oldest first: expired entries are at the front.
     for (const [k, entry] of map) {
@@ -279,45 +279,45 @@ class MemoryStore implements MemoryReplayStore {
   }
 
   /** Age retention: applied on append and on read, since without appends nothing else would. */
-  private expire (stream: Stream, now: number): void {
-    const maxAgeMs = stream.limits.maxAgeMs
+  private expire (history: History, now: number): void {
+    const maxAgeMs = history.limits.maxAgeMs
     if (maxAgeMs === 0) return
-    let oldest = stream.oldest()
+    let oldest = history.oldest()
     while (oldest !== undefined && now - oldest.ts > maxAgeMs) {
-      this.totalBytes -= stream.shift()
-      oldest = stream.oldest()
+      this.totalBytes -= history.shift()
+      oldest = history.oldest()
     }
   }
 
-  private trim (stream: Stream): void {
-    const { maxEvents, maxBytes } = stream.limits
-    while (stream.retained > maxEvents || (stream.bytes > maxBytes && stream.retained > 0)) {
-      this.totalBytes -= stream.shift()
+  private trim (history: History): void {
+    const { maxEvents, maxBytes } = history.limits
+    while (history.retained > maxEvents || (history.bytes > maxBytes && history.retained > 0)) {
+      this.totalBytes -= history.shift()
     }
   }
 
   /** Over the global byte cap: oldest events of the least recently used streams go first. */
   private trimGlobal (): void {
-    for (const stream of this.streams.values()) {
-      while (this.totalBytes > this.maxTotalBytes && stream.retained > 0) this.totalBytes -= stream.shift()
+    for (const history of this.histories.values()) {
+      while (this.totalBytes > this.maxTotalBytes && history.retained > 0) this.totalBytes -= history.shift()
       if (this.totalBytes <= this.maxTotalBytes) return
     }
   }
 
-  /** Over the stream cap: drops the least recently used stream nobody is subscribed to. */
+  /** Over the history cap: drops the least recently used history nobody is subscribed to. */
   private evictOne (keep: StreamKey): void {
-    for (const [key, stream] of this.streams) {
-      if (key !== keep && stream.subscriptions === null) {
-        this.drop(key, stream)
+    for (const [key, history] of this.histories) {
+      if (key !== keep && history.subscriptions === null) {
+        this.drop(key, history)
         return
       }
     }
-    // Every stream has live subscribers: their number is bounded by the connections.
+    // Every history has live subscribers: their number is bounded by the connections.
   }
 
-  private drop (key: StreamKey, stream: Stream): void {
-    this.streams.delete(key)
-    this.totalBytes -= stream.bytes
+  private drop (key: StreamKey, history: History): void {
+    this.histories.delete(key)
+    this.totalBytes -= history.bytes
   }
 
   private startSweeper (): void {
@@ -330,10 +330,10 @@ class MemoryStore implements MemoryReplayStore {
   /** Drops idle streams; stops the timer once none are left. */
   sweepIdle (): void {
     const now = this.now()
-    for (const [key, stream] of this.streams) {
-      if (stream.subscriptions === null && now - stream.lastActive >= this.idleTtlMs) this.drop(key, stream)
+    for (const [key, history] of this.histories) {
+      if (history.subscriptions === null && now - history.lastActive >= this.idleTtlMs) this.drop(key, history)
     }
-    if (this.streams.size === 0 && this.sweeper !== undefined) {
+    if (this.histories.size === 0 && this.sweeper !== undefined) {
       clearInterval(this.sweeper)
       this.sweeper = undefined
     }

@@ -4,7 +4,7 @@
  * whenever the Pub/Sub feed skips, changes epoch, or may have lost messages.
  *
  * Pub/Sub frames are only hints; the log is the truth. Whenever a frame is not exactly the
- * next offset, the channel reads the log after its cursor, which settles every frame received
+ * next offset, the tail reads the log after its cursor, which settles every frame received
  * before that read was sent: such a frame is then either already delivered or stale.
  */
 import { formatEventId, splitEventId } from '../event-id.js'
@@ -46,8 +46,8 @@ export function parseFrame (message: string): Frame | undefined {
   return { epoch, offset, event }
 }
 
-/** What a channel needs from the store. */
-export interface ChannelHost {
+/** What a tail needs from the store. */
+export interface KeyTailHost {
   /** The log after `(epoch, offset)`, bounded. */
   readAfter: (epoch: string, offset: number) => Promise<ReadResult>
   /** Reads the head (creating the epoch if needed). */
@@ -60,7 +60,7 @@ export interface ChannelHost {
   /** Most recently delivered events kept to answer replays locally (count, and data characters). */
   recentEvents: number
   recentBytes: number
-  /** Data characters kept by all channels of the store together, and their cap. */
+  /** Data characters kept by all tails of the store together, and their cap. */
   recentBudget: { used: number, max: number }
   onError: (err: Error) => void
 }
@@ -70,7 +70,7 @@ interface Cursor { epoch: string, offset: number }
 /** Catch-up pages per repair before yielding to other work; the next pass continues. */
 const MAX_PAGES = 50
 
-export class Channel {
+export class KeyTail {
   cursor: Cursor | undefined
   readonly subscribers = new Set<LiveQueue>()
   /** Resolves once subscribed and positioned; rejects if that failed. */
@@ -84,7 +84,7 @@ export class Channel {
   private linger: NodeJS.Timeout | undefined
   private retry: NodeJS.Timeout | undefined
 
-  constructor (private readonly host: ChannelHost, private readonly onIdle: (channel: Channel) => void) {
+  constructor (private readonly host: KeyTailHost, private readonly onIdle: (tail: KeyTail) => void) {
     this.ready = this.start()
   }
 
@@ -97,7 +97,7 @@ export class Channel {
     void this.pump()
   }
 
-  /** A Pub/Sub message for this channel. */
+  /** A Pub/Sub message for this tail's channel. */
   receive (frame: Frame): void {
     if (this.closed) return
     if (this.frames.length >= this.host.maxBufferedFrames) {
@@ -222,7 +222,7 @@ export class Channel {
   private trimRecent (): void {
     const recent = this.recent
     const { recentEvents, recentBytes, recentBudget } = this.host
-    // The store-wide budget is enforced by whichever channel grows past it: many quiet
+    // The store-wide budget is enforced by whichever tail grows past it: many quiet
     // streams never add up to more than the cap.
     while (recent.length > recentEvents || (recent.length > 0 && (this.recentBytes > recentBytes || recentBudget.used > recentBudget.max))) {
       this.account(-(recent.shift() as StoredEvent).data.length)

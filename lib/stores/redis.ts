@@ -9,7 +9,7 @@ import { formatEventId, parseEventId, splitEventId } from '../event-id.js'
 import { assertKnownOptions, integerOption } from '../option-checks.js'
 import { isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
 import { LiveQueue } from './live-queue.js'
-import { Channel, parseFrame } from './redis-live.js'
+import { KeyTail, parseFrame } from './redis-live.js'
 import { appendScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
 import type { AppendInput, AppendOptions, LiveSubscription, ReadOptions, ReadResult, ReplayStore, StoredEvent, StreamKey } from './types.js'
 
@@ -153,7 +153,7 @@ class RedisStore implements ReplayStore {
   readonly capabilities = { contiguousOffsets: true, shared: true }
   private closed = false
   private subscriber: SubscriberConnection | undefined
-  private readonly channels = new Map<string, Channel>()
+  private readonly tails = new Map<string, KeyTail>()
   private readonly reads = new Map<string, Promise<ReadResult> | Promise<string>>()
   private readonly recentBudget = { used: 0, max: RECENT_BUDGET }
   /**
@@ -272,7 +272,7 @@ class RedisStore implements ReplayStore {
       this.reads.set(id, shared)
       if (maxAgeMs === 0) {
         shared.then((result) => {
-          if (result.status === 'ok') this.channels.get(keys.channel)?.learn(result.events)
+          if (result.status === 'ok') this.tails.get(keys.channel)?.learn(result.events)
         }, () => {})
       }
     }
@@ -287,12 +287,12 @@ class RedisStore implements ReplayStore {
   async subscribe (key: StreamKey, options: { signal?: AbortSignal } = {}): Promise<LiveSubscription> {
     this.assertOpen()
     const keys = this.keys(key)
-    let channel = this.channels.get(keys.channel)
-    if (channel === undefined) {
-      channel = this.openChannel(key, keys)
-      this.channels.set(keys.channel, channel)
+    let tail = this.tails.get(keys.channel)
+    if (tail === undefined) {
+      tail = this.openTail(key, keys)
+      this.tails.set(keys.channel, tail)
     }
-    const current = channel
+    const current = tail
     const queue = new LiveQueue(this.o.maxQueuedItems, () => {
       const c = current.cursor
       return c === undefined ? '' : formatEventId(c.epoch, c.offset)
@@ -314,8 +314,8 @@ class RedisStore implements ReplayStore {
     this.closed = true
     clearInterval(this.positionTimer)
     this.stopReadyListener()
-    for (const channel of [...this.channels.values()]) channel.close()
-    this.channels.clear()
+    for (const tail of [...this.tails.values()]) tail.close()
+    this.tails.clear()
     const subscriber = this.subscriber
     this.subscriber = undefined
     await subscriber?.close()
@@ -339,10 +339,10 @@ class RedisStore implements ReplayStore {
   }
 
   private recentRead (keys: StreamKeys, epoch: string, offset: number, count: number, bytes: number, maxEvents: number): ReadResult | undefined {
-    const channel = this.channels.get(keys.channel)
-    const cursor = channel?.cursor
-    if (channel === undefined || cursor === undefined || cursor.offset - offset > maxEvents) return undefined
-    const events = channel.recentAfter(epoch, offset, count, bytes)
+    const tail = this.tails.get(keys.channel)
+    const cursor = tail?.cursor
+    if (tail === undefined || cursor === undefined || cursor.offset - offset > maxEvents) return undefined
+    const events = tail.recentAfter(epoch, offset, count, bytes)
     if (events === undefined) return undefined
     const last = events.length === 0 ? offset : (events[events.length - 1] as StoredEvent).offset
     return { status: 'ok', events, head: formatEventId(cursor.epoch, cursor.offset), complete: last === cursor.offset }
@@ -354,7 +354,7 @@ class RedisStore implements ReplayStore {
    * live (or a reset is), which is all a caller positioning a connection needs.
    */
   private localHead (key: StreamKey): Promise<string> | undefined {
-    const cursor = this.channels.get(this.keys(key).channel)?.cursor
+    const cursor = this.tails.get(this.keys(key).channel)?.cursor
     return cursor === undefined ? undefined : Promise.resolve(formatEventId(cursor.epoch, cursor.offset))
   }
 
@@ -390,8 +390,8 @@ class RedisStore implements ReplayStore {
     }
   }
 
-  private openChannel (key: StreamKey, keys: StreamKeys): Channel {
-    const channel: Channel = new Channel({
+  private openTail (key: StreamKey, keys: StreamKeys): KeyTail {
+    const tail: KeyTail = new KeyTail({
       readAfter: async (epoch, offset) => this.read(keys, epoch, offset, this.o.readCount, this.o.readBytes, this.o.maxAgeMs),
       head: async () => this.remoteHead(key, true),
       subscribe: async () => {
@@ -400,7 +400,7 @@ class RedisStore implements ReplayStore {
         await subscriber.subscribe(keys.channel)
       },
       unsubscribe: () => {
-        if (this.channels.get(keys.channel) === channel) this.channels.delete(keys.channel)
+        if (this.tails.get(keys.channel) === tail) this.tails.delete(keys.channel)
         this.subscriber?.unsubscribe(keys.channel).catch(this.o.onError)
       },
       lingerMs: this.o.lingerMs,
@@ -411,11 +411,11 @@ class RedisStore implements ReplayStore {
       recentBudget: this.recentBudget,
       onError: this.o.onError
     }, (closed) => {
-      if (this.channels.get(keys.channel) === closed) this.channels.delete(keys.channel)
+      if (this.tails.get(keys.channel) === closed) this.tails.delete(keys.channel)
     })
     // A key that could not be set up is forgotten, so the next subscribe tries afresh.
-    channel.ready.catch(() => channel.close())
-    return channel
+    tail.ready.catch(() => tail.close())
+    return tail
   }
 
   private openSubscriber (): SubscriberConnection {
@@ -423,11 +423,11 @@ class RedisStore implements ReplayStore {
     const subscriber = this.redis.openSubscriber((err) => this.o.onError(err))
     subscriber.onMessage((name, message) => {
       const frame = parseFrame(message)
-      if (frame !== undefined) this.channels.get(name)?.receive(frame)
+      if (frame !== undefined) this.tails.get(name)?.receive(frame)
     })
     // Messages published while the connection was down are gone: catch every key up from its log.
     subscriber.onReconnect(() => {
-      for (const channel of this.channels.values()) channel.resync()
+      for (const tail of this.tails.values()) tail.resync()
     })
     if (this.o.positionCheckMs > 0) {
       this.positionTimer = setInterval(() => { void this.checkPositions() }, this.o.positionCheckMs)
@@ -439,12 +439,12 @@ class RedisStore implements ReplayStore {
 
   /** Finds a lost last message: nothing follows it, so no hole would ever show. */
   private async checkPositions (): Promise<void> {
-    await Promise.all([...this.channels].map(async ([name, channel]) => {
-      if (channel.cursor === undefined) return
+    await Promise.all([...this.tails].map(async ([name, tail]) => {
+      if (tail.cursor === undefined) return
       try {
         const meta = name.slice(0, -'ch'.length) + 'meta'
         const [epoch, top] = await this.redis.send(['HMGET', meta, 'ep', 'top'], this.o.readTimeoutMs, 'position check') as [string | null, string | null]
-        if (channel.behind(epoch === null ? null : String(epoch), Number(top ?? 0))) channel.resync()
+        if (tail.behind(epoch === null ? null : String(epoch), Number(top ?? 0))) tail.resync()
       } catch (err) {
         this.o.onError(err as Error)
       }

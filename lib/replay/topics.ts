@@ -1,12 +1,12 @@
-import type { EventSchema, StaticOf } from './event-types.js'
+import type { EventSchema, StaticOf } from '../typed/event-types.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { encodeFrame, type DataSerializer, type SseItem } from './encode.js'
-import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from './errors.js'
-import { compileEvents, type EventMap, type EventOptions, type EventPipeline } from './events.js'
-import { channels } from './diagnostics.js'
-import { assertKnownOptions, integerOption } from './option-checks.js'
+import { encodeFrame, type DataSerializer, type SseItem } from '../encode.js'
+import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from '../errors.js'
+import { compileEvents, type EventMap, type EventOptions, type EventPipeline } from '../typed/event-pipeline.js'
+import { diagnostics } from '../diagnostics.js'
+import { assertKnownOptions, integerOption } from '../option-checks.js'
 import type { Counters, ResetReason } from './metrics.js'
-import type { ReplayStore, Retention, StoredEvent, StreamKey } from './stores/types.js'
+import type { ReplayStore, Retention, StoredEvent, StreamKey } from '../stores/types.js'
 
 /** Replay settings of a stream: its retention in the store, and how far back a client may resume. */
 export interface ReplayOptions extends Retention {
@@ -97,7 +97,7 @@ export interface SseChannel<Events extends EventMap = EventMap, Keyed extends bo
 }
 
 /** Everything a declared stream needs at run time, shared by the streams of one plugin instance. */
-export interface ChannelRuntime {
+export interface TopicDeps {
   readonly store: ReplayStore
   readonly counters: Counters
   readonly serializer: DataSerializer
@@ -108,7 +108,7 @@ const NAME = /^[^:\r\n\0]{1,200}$/
 const MAX_KEY_LENGTH = 1024
 
 /** One declared (or implied, for an undeclared name) stream. */
-export class ChannelDef implements SseChannel {
+export class Topic implements SseChannel {
   readonly keyed: boolean
   readonly pipeline: EventPipeline
   readonly retention: Retention | undefined
@@ -116,7 +116,7 @@ export class ChannelDef implements SseChannel {
   readonly resetEvent: string
   private readonly keyOf: ((request: FastifyRequest) => string) | undefined
 
-  constructor (readonly name: string, options: SseChannelOptions, private readonly runtime: ChannelRuntime) {
+  constructor (readonly name: string, options: SseChannelOptions, private readonly runtime: TopicDeps) {
     if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`stream ${name}: options must be an object`)
     assertKnownOptions(options, ['events', 'validate', 'serialize', 'onInvalid', 'replay', 'resetEvent', 'key'], `stream ${name}`)
     const { replay = {}, resetEvent = 'reset', key } = options
@@ -188,20 +188,20 @@ export class ChannelDef implements SseChannel {
   }
 }
 
-async function publishTo (channel: ChannelDef, item: SseItem, options: (PublishOptions & { key?: string }) | undefined): Promise<StoredEvent> {
-  const { counters } = channel
+async function publishTo (topic: Topic, item: SseItem, options: (PublishOptions & { key?: string }) | undefined): Promise<StoredEvent> {
+  const { counters } = topic
   try {
-    const key = channel.storeKeyOf(options?.key)
-    const { event, data } = channel.prepare(item)
+    const key = topic.storeKeyOf(options?.key)
+    const { event, data } = topic.prepare(item)
     const idempotencyKey = options?.idempotencyKey
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
       throw new FST_SSE_INVALID_OPTION('idempotencyKey must be a non-empty string')
     }
     // Local subscribers get the event through the store's subscription, like every other
     // instance's: one delivery path, one order.
-    const stored = await channel.store.append(key, { event, data, idempotencyKey }, { retention: channel.retention })
+    const stored = await topic.store.append(key, { event, data, idempotencyKey }, { retention: topic.retention })
     counters.published++
-    if (channels.publish.hasSubscribers) channels.publish.publish({ stream: channel.name, key, event, id: stored.id })
+    if (diagnostics.publish.hasSubscribers) diagnostics.publish.publish({ stream: topic.name, key, event, id: stored.id })
     return stored
   } catch (err) {
     counters.publishFailures++
@@ -210,26 +210,26 @@ async function publishTo (channel: ChannelDef, item: SseItem, options: (PublishO
 }
 
 /** Declared streams of one plugin instance, and the implied ones behind undeclared names. */
-export class Channels {
-  private readonly declared = new Map<string, ChannelDef>()
-  private readonly implied = new Map<string, ChannelDef>()
+export class Topics {
+  private readonly declared = new Map<string, Topic>()
+  private readonly implied = new Map<string, Topic>()
 
-  constructor (private readonly runtime: ChannelRuntime) {}
+  constructor (private readonly runtime: TopicDeps) {}
 
-  declare (name: string, options: SseChannelOptions = {}): ChannelDef {
+  declare (name: string, options: SseChannelOptions = {}): Topic {
     if (typeof name !== 'string' || !NAME.test(name)) {
       throw new FST_SSE_INVALID_OPTION(`a stream name is 1 to 200 characters without ':' or line breaks, got ${JSON.stringify(String(name))}`)
     }
     if (this.declared.has(name)) throw new FST_SSE_INVALID_OPTION(`stream ${name} is already declared`)
     if (this.implied.has(name)) throw new FST_SSE_INVALID_OPTION(`stream ${name} was already used before being declared; declare it first`)
-    const channel = new ChannelDef(name, options, this.runtime)
-    this.declared.set(name, channel)
-    return channel
+    const topic = new Topic(name, options, this.runtime)
+    this.declared.set(name, topic)
+    return topic
   }
 
   /** A declared stream, or the one behind an undeclared name (default pipeline and retention). */
-  resolve (target: string | SseChannel): ChannelDef {
-    if (target instanceof ChannelDef) return target
+  resolve (target: string | SseChannel): Topic {
+    if (target instanceof Topic) return target
     if (typeof target !== 'string' || target === '' || target.length > MAX_KEY_LENGTH) {
       throw new FST_SSE_INVALID_KEY(`expected a declared stream or a stream name, got ${typeof target === 'string' ? JSON.stringify(target.slice(0, 64)) : typeof target}`)
     }
@@ -240,13 +240,13 @@ export class Channels {
     if (colon !== -1 && this.declared.has(target.slice(0, colon))) {
       throw new FST_SSE_INVALID_KEY(`${JSON.stringify(target)} belongs to the declared stream ${target.slice(0, colon)}; use it with { key }`)
     }
-    let channel = this.implied.get(target)
-    if (channel === undefined) {
-      channel = new ChannelDef(target, {}, this.runtime)
+    let topic = this.implied.get(target)
+    if (topic === undefined) {
+      topic = new Topic(target, {}, this.runtime)
       // Bounded by the application's own names, not by clients: keys derived from requests go through declared streams.
-      if (this.implied.size < 10_000) this.implied.set(target, channel)
+      if (this.implied.size < 10_000) this.implied.set(target, topic)
     }
-    return channel
+    return topic
   }
 }
 

@@ -1,5 +1,5 @@
-import type { EndReason } from './connection.js'
-import type { GapReason } from './stores/types.js'
+import type { StreamMetrics } from '../registry.js'
+import type { GapReason } from '../stores/types.js'
 
 /** Why a subscriber was told to resync: a cursor that could not be served, or a break in live delivery. */
 export type ResetReason = GapReason | 'lost'
@@ -8,7 +8,7 @@ export type ResetReason = GapReason | 'lost'
  * Counters of the replay and fan-out side of one plugin instance. Plain numbers, only ever
  * incremented (except the gauges), so a metrics library can read them on its own schedule.
  */
-export interface SseMetrics {
+export interface SseMetrics extends StreamMetrics {
   /** Event streams open right now (every kind). Gauge. */
   openStreams: number
   /** Connections subscribed to a replay stream and live right now (a client still being positioned or replayed to is not counted). Gauge. */
@@ -29,16 +29,7 @@ export interface SseMetrics {
   evictions: number
   /** Store calls that failed while serving a subscriber (the subscriber was disconnected and reconnects). */
   storeErrors: number
-  /** Event streams started (every kind, refused ones included). */
-  streamsOpened: number
-  /** Event streams ended, by reason (`limit`: refused as over `maxStreams` or `maxStreamsPerKey`). */
-  streamsEnded: Record<EndReason, number>
-  /** Keys with open streams, when `maxStreamsPerKey` is set. Gauge. */
-  limitKeys: number
 }
-
-/** The stream side of {@link SseMetrics}, kept by the registry. */
-export type StreamMetrics = Pick<SseMetrics, 'streamsOpened' | 'streamsEnded' | 'limitKeys'>
 
 export class Counters {
   published = 0

@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger, RouteOptions } from 'fastify'
-import { FST_SSE_INVALID_OPTION } from './errors.js'
-import { compileEvents, type EventMap, type EventOptions } from './events.js'
+import { FST_SSE_INVALID_OPTION } from '../errors.js'
+import { compileEvents, type EventMap, type EventOptions } from './event-pipeline.js'
 import { documentEvents } from './openapi.js'
-import type { ItemEncoder } from './encode.js'
-import type { Runtime } from './runtime.js'
+import type { ItemEncoder } from '../encode.js'
+import type { Runtime } from '../runtime.js'
 
 /** Per-route settings, given as the `sse` route option. */
 export interface SseRouteOptions<Events extends EventMap = EventMap> extends EventOptions {

@@ -1,9 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { encodeFrame, idOnlyFrame } from './encode.js'
-import { epochOf } from './event-id.js'
+import { encodeFrame, idOnlyFrame } from '../encode.js'
+import { epochOf } from '../event-id.js'
 import type { Counters } from './metrics.js'
-import type { LiveItem, LiveSubscription, ReplayStore, StoredEvent, StreamKey } from './stores/types.js'
-import type { ChannelDef } from './channels.js'
+import type { LiveItem, LiveSubscription, ReplayStore, StoredEvent, StreamKey } from '../stores/types.js'
+import type { Topic } from './topics.js'
 
 /** What a feed delivers to: one connection on a replay stream. */
 export interface FeedListener {
@@ -42,10 +42,10 @@ export class Hub implements FeedHost {
   ) {}
 
   /** Adds a listener to its key's feed; the feed's `ready` settles once the store subscription is attached. */
-  attach (key: StreamKey, channel: ChannelDef, listener: FeedListener): Feed {
+  attach (key: StreamKey, topic: Topic, listener: FeedListener): Feed {
     let feed = this.feeds.get(key)
     if (feed === undefined) {
-      feed = new Feed(this, key, channel)
+      feed = new Feed(this, key, topic)
       this.feeds.set(key, feed)
     }
     feed.listeners.add(listener)
@@ -90,7 +90,7 @@ export class Feed {
   private currentView: EventView | null = null
   private epoch = ''
 
-  constructor (private readonly host: FeedHost, readonly key: StreamKey, readonly channel: ChannelDef) {
+  constructor (private readonly host: FeedHost, readonly key: StreamKey, readonly topic: Topic) {
     this.ready = this.open()
     // Subscribers await `ready` themselves; this only keeps a failure nobody awaits any more from going unhandled.
     this.ready.catch(ignore)

@@ -1,16 +1,16 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
-import type { Connection, EndListener } from './connection.js'
-import { encodeFrame, idOnlyFrame, type SseItem } from './encode.js'
-import type { ChannelDef, FilterEvent, ResetContext, SubscribeOptions } from './channels.js'
-import { FST_SSE_INVALID_OPTION } from './errors.js'
-import { epochOf, formatEventId, parseEventId } from './event-id.js'
-import { channels } from './diagnostics.js'
-import { assertKnownOptions } from './option-checks.js'
+import type { Connection, EndListener } from '../connection.js'
+import { encodeFrame, idOnlyFrame, type SseItem } from '../encode.js'
+import type { Topic, FilterEvent, ResetContext, SubscribeOptions } from './topics.js'
+import { FST_SSE_INVALID_OPTION } from '../errors.js'
+import { epochOf, formatEventId, parseEventId } from '../event-id.js'
+import { diagnostics } from '../diagnostics.js'
+import { assertKnownOptions } from '../option-checks.js'
 import { EventView, type Feed, type FeedListener, type Hub } from './hub.js'
-import type { LastEventIdResult } from './last-event-id.js'
+import type { LastEventIdResult } from '../last-event-id.js'
 import type { Counters, ResetReason } from './metrics.js'
-import { assertSize } from './size.js'
-import type { LiveItem, ReadResult, ReplayStore, StoredEvent, StreamKey } from './stores/types.js'
+import { assertSize } from '../size.js'
+import type { LiveItem, ReadResult, ReplayStore, StoredEvent, StreamKey } from '../stores/types.js'
 
 type Filter = (event: FilterEvent) => boolean
 type ResetHook = NonNullable<SubscribeOptions['onReset']>
@@ -76,11 +76,11 @@ export class Subscriber implements EndListener, FeedListener {
    * `head` is the stream's head read when the request was accepted: the start of a client
    * without a cursor, which then gets every event after it.
    */
-  async start (channel: ChannelDef, key: StreamKey, cursor: LastEventIdResult, head: Promise<string> | null): Promise<void> {
+  async start (topic: Topic, key: StreamKey, cursor: LastEventIdResult, head: Promise<string> | null): Promise<void> {
     const { conn, deps } = this
     const { store } = deps
     try {
-      const feed = (this.feed = deps.hub.attach(key, channel, this))
+      const feed = (this.feed = deps.hub.attach(key, topic, this))
       await feed.ready
       if (conn.closed) return
       if (cursor.status === 'absent') {
@@ -150,14 +150,14 @@ export class Subscriber implements EndListener, FeedListener {
     if (feed === null) return
     const { deps } = this
     if (conn.reason === 'overflow' || conn.reason === 'stalled') deps.counters.evictions++
-    if ((conn.reason === 'overflow' || conn.reason === 'stalled') && channels.evict.hasSubscribers) channels.evict.publish({ key: feed.key, reason: conn.reason })
+    if ((conn.reason === 'overflow' || conn.reason === 'stalled') && diagnostics.evict.hasSubscribers) diagnostics.evict.publish({ key: feed.key, reason: conn.reason })
     this.feed = null
     deps.hub.detach(feed, this, this.counted)
   }
 
   // The feed is set from start() until the connection ends, which is when this is used.
-  private get channel (): ChannelDef {
-    return (this.feed as Feed).channel
+  private get topic (): Topic {
+    return (this.feed as Feed).topic
   }
 
   private accept (item: LiveItem & { type: 'event' }, epoch: string, chunk: string | undefined): void {
@@ -229,7 +229,7 @@ export class Subscriber implements EndListener, FeedListener {
     const feed = this.feed as Feed
     const { key } = feed
     const { store, counters, log } = this.deps
-    const { maxReplay, retention } = feed.channel
+    const { maxReplay, retention } = feed.topic
     const maxBytes = this.deps.maxBufferedBytes
     const options = { limit: Math.min(maxReplay, PAGE_EVENTS), maxBytes, retention }
     const from = this.lastSent
@@ -287,7 +287,7 @@ export class Subscriber implements EndListener, FeedListener {
     if (skipped !== null) conn.write(idOnlyFrame(skipped.id), false)
     // Live items wait for the client to take the replay, so they do not overflow its queue.
     if (written > 0 && !conn.flush()) await conn.whenWritable()
-    if (channels.replay.hasSubscribers && written > 0) channels.replay.publish({ key: this.feed?.key, events: written })
+    if (diagnostics.replay.hasSubscribers && written > 0) diagnostics.replay.publish({ key: this.feed?.key, events: written })
   }
 
   /** Writes one event if the filter lets it through; false when it was filtered out. */
@@ -317,10 +317,10 @@ export class Subscriber implements EndListener, FeedListener {
   /** The reset notice, then the application's onReset hook while live items wait. */
   private async reset (reason: ResetReason, head: string, lastEventId: string | null): Promise<void> {
     this.deps.counters.resets[reason]++
-    if (channels.reset.hasSubscribers) channels.reset.publish({ key: this.feed?.key, reason })
+    if (diagnostics.reset.hasSubscribers) diagnostics.reset.publish({ key: this.feed?.key, reason })
     this.moveTo(head)
     const data = JSON.stringify({ reason, lastEventId, head })
-    this.conn.write(encodeFrame({ event: this.channel.resetEvent, id: head }, data))
+    this.conn.write(encodeFrame({ event: this.topic.resetEvent, id: head }, data))
     const hook = this.extras?.onReset ?? null
     const reply = this.extras?.reply ?? null
     if (hook === null || reply === null) return
@@ -341,7 +341,7 @@ export class Subscriber implements EndListener, FeedListener {
 
   private sendSnapshot (item: SseItem): boolean {
     if (this.conn.closed) return false
-    const { event, data } = this.channel.prepare(item)
+    const { event, data } = this.topic.prepare(item)
     const frame = encodeFrame({ event }, data)
     assertSize(frame, this.deps.maxBufferedBytes)
     return this.conn.push(frame)

@@ -1,5 +1,5 @@
 import fastJson from 'fast-json-stringify'
-import { FST_SSE_INVALID_SCHEMA, FST_SSE_SERIALIZE } from './errors.js'
+import { FST_SSE_INVALID_SCHEMA, FST_SSE_SERIALIZE } from '../errors.js'
 
 export type CompiledSerializer = (data: unknown) => string
 

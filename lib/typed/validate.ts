@@ -1,4 +1,4 @@
-import { FST_SSE_INVALID_PAYLOAD, FST_SSE_INVALID_SCHEMA } from './errors.js'
+import { FST_SSE_INVALID_PAYLOAD, FST_SSE_INVALID_SCHEMA } from '../errors.js'
 import { requirePeer } from './peer-require.js'
 import { packageOf, schemaKind, type SchemaKind } from './schema-kind.js'
 

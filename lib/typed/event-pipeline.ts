@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { encodeFrame, encodeItem, encodeJsonFrame, jsonSerializer, type DataSerializer, type ItemEncoder, type SseItem } from './encode.js'
-import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from './errors.js'
+import { encodeFrame, encodeItem, encodeJsonFrame, jsonSerializer, type DataSerializer, type ItemEncoder, type SseItem } from '../encode.js'
+import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from '../errors.js'
 import type { EventMap } from './event-types.js'
 import { compileSerializer } from './serialize.js'
 import { compileCheck, type PayloadCheck } from './validate.js'
@@ -12,7 +12,7 @@ export type InvalidItemPolicy =
   | 'error' // the stream ends with the error: logged, then the terminal error event
   | 'skip' // the item is logged and dropped; the stream goes on
 
-/** Per-route (or per-channel) item pipeline settings. */
+/** Per-route (or per-topic) item pipeline settings. */
 export interface EventOptions {
   /** Check each payload against its event's schema. Default true. */
   validate?: boolean
@@ -54,7 +54,7 @@ interface CompiledEvent {
 
 const MESSAGE = 'message'
 
-/** The pipeline of a route or channel. Compiled once, at start-up. */
+/** The pipeline of a route or topic. Compiled once, at start-up. */
 export function compileEvents (events: EventMap | undefined, options: PipelineOptions, serializer: DataSerializer): EventPipeline {
   if (events === undefined) return untypedPipeline(serializer)
   const onInvalid = options.onInvalid ?? 'error'

@@ -1,14 +1,14 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
-import { ChannelDef, Channels, type PublishItem, type PublishOptions, type SseChannel, type SseChannelOptions, type SubscribeOptions } from './channels.js'
-import type { SseItem } from './encode.js'
-import { FST_SSE_INVALID_OPTION } from './errors.js'
-import type { EventMap } from './events.js'
+import { Topic, Topics, type PublishItem, type PublishOptions, type SseChannel, type SseChannelOptions, type SubscribeOptions } from './topics.js'
+import type { SseItem } from '../encode.js'
+import { FST_SSE_INVALID_OPTION } from '../errors.js'
+import type { EventMap } from '../typed/event-pipeline.js'
 import { Hub } from './hub.js'
 import { Counters, type SseMetrics } from './metrics.js'
-import { memoryStore } from './stores/memory.js'
-import type { ReplayStore, StoredEvent } from './stores/types.js'
-import type { Runtime } from './runtime.js'
-import { claim, open, type StreamState } from './stream.js'
+import { memoryStore } from '../stores/memory.js'
+import type { ReplayStore, StoredEvent } from '../stores/types.js'
+import type { Runtime } from '../runtime.js'
+import { claim, open, type StreamState } from '../stream.js'
 import { checkSubscribeOptions, Subscriber, type SubscriberDeps } from './subscriber.js'
 
 /**
@@ -47,7 +47,7 @@ export class Fanout implements SseFanout {
   readonly store: ReplayStore
   readonly hub: Hub
   private readonly counters = new Counters()
-  private readonly channels: Channels
+  private readonly topics: Topics
   private readonly ownsStore: boolean
   private readonly subscriberDeps: SubscriberDeps
 
@@ -63,7 +63,7 @@ export class Fanout implements SseFanout {
       log,
       maxBufferedBytes: options.maxBufferedBytes
     }
-    this.channels = new Channels({
+    this.topics = new Topics({
       store: this.store,
       counters: this.counters,
       serializer: options.serializer,
@@ -77,19 +77,19 @@ export class Fanout implements SseFanout {
   }
 
   stream (name: string, options?: SseChannelOptions): never {
-    return this.channels.declare(name, options) as never
+    return this.topics.declare(name, options) as never
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   publish (stream: string | SseChannel<any, any, any>, item: SseItem, options?: PublishOptions & { key?: string }): Promise<StoredEvent> {
-    let channel: ChannelDef
+    let topic: Topic
     try {
-      channel = this.channels.resolve(stream as string | SseChannel)
+      topic = this.topics.resolve(stream as string | SseChannel)
     } catch (err) {
       this.counters.publishFailures++
       return Promise.reject(err)
     }
-    return channel.publish(item, options)
+    return topic.publish(item, options)
   }
 
   metrics (): SseMetrics {
@@ -118,9 +118,9 @@ export class Fanout implements SseFanout {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   subscribe (reply: FastifyReply, state: StreamState, target: string | SseChannel<any, any, any>, options: SubscribeOptions | undefined): Promise<void> {
-    const channel = this.channels.resolve(target as string | SseChannel)
+    const topic = this.topics.resolve(target as string | SseChannel)
     checkSubscribeOptions(options)
-    const key = channel.keyFor(reply.request)
+    const key = topic.keyFor(reply.request)
     claim(reply, state)
     // Read before the response opens: a client that publishes once it sees the stream open
     // (or a handler that publishes right after this call) publishes after this head.
@@ -134,7 +134,7 @@ export class Fanout implements SseFanout {
       : { filter: filter as never, onReset: onReset as never, reply: onReset === null ? null : reply }
     const subscriber = new Subscriber(conn, this.subscriberDeps, extras)
     conn.onEnd(subscriber)
-    return subscriber.start(channel, key, state.lastEventId, head)
+    return subscriber.start(topic, key, state.lastEventId, head)
   }
 
   /** After every stream has ended: release the store subscriptions, and the store if the plugin made it. */
