@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { encodeItem, type ItemEncoder, type SseItem } from './encode.js'
+import { encodeItem, type ItemEncoder } from './encode.js'
 import { checkStore, Fanout, type SubscribeFunction } from './replay/fanout.js'
 import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
 import { assertKnownOptions } from './option-checks.js'
