@@ -63,19 +63,16 @@ export class Connection {
   // Created on first use: most pushed streams never look at their signal.
   private controller: AbortController | undefined
   private batch = ''
-  private scheduled = false
-  private wrote = false
+  // SCHEDULED | WROTE, in one field: every field is paid by every idle subscriber.
+  private flags = 0
   private silentSince: number
-  // 0: the client takes what is written. Otherwise set by the shared timer: when the client
-  // was last seen making progress (its queue shrinking) while writes were refused.
-  private blockedSince = 0
-  private blockedLength = 0
-  private drainWaiters: Array<() => void> | null = null
+  // Null while the client takes what is written: the state of a refused write lives in its
+  // own object, made only for a client that falls behind.
+  private blocked: Blocked | null = null
   // Most connections have one or two end listeners (the registry, then the pump or the
   // subscriber): two slots, an array only past that.
   private endListener: EndListener | null = null
   private moreEndListeners: EndListener | EndListener[] | null = null
-  private onDrain: (() => void) | null = null
 
   constructor (res: RawResponse, limits: ConnectionLimits, now: number, controller?: AbortController) {
     this.res = res
@@ -119,16 +116,18 @@ export class Connection {
    */
   write (chunk: string, isEvent = true): boolean {
     if (this.reason !== undefined) return false
-    this.wrote = true
     if (isEvent) this.events++
     if (this.batch === '') {
       this.batch = chunk
-      if (!this.scheduled) {
-        this.scheduled = true
+      if ((this.flags & SCHEDULED) === 0) {
+        this.flags |= SCHEDULED | WROTE
         process.nextTick(flushConnection, this)
+      } else {
+        this.flags |= WROTE
       }
     } else {
       this.batch += chunk
+      this.flags |= WROTE
     }
     return this.batch.length < BATCH_CHARS || this.flush()
   }
@@ -154,32 +153,29 @@ export class Connection {
 
   /** The end-of-tick flush scheduled by {@link write}. */
   flushScheduled (): void {
-    this.scheduled = false
+    this.flags &= ~SCHEDULED
     this.flush()
   }
 
   /** Writes the queued batch now. Returns false when the client is not keeping up. */
   flush (): boolean {
     const batch = this.batch
-    if (batch === '' || this.reason !== undefined) return this.blockedSince === 0
+    if (batch === '' || this.reason !== undefined) return this.blocked === null
     this.batch = ''
     if (this.res.write(batch)) return true
-    if (this.blockedSince === 0) {
-      // The next tick stamps it with its own clock, so one clock decides every stall.
-      this.blockedSince = -1
-      if (this.onDrain === null) {
-        this.onDrain = () => this.drained()
-        this.res.on('drain', this.onDrain)
-      }
+    if (this.blocked === null) {
+      this.blocked = new Blocked()
+      this.res.on('drain', onResponseDrain)
     }
     return false
   }
 
   /** Resolves when the client can take more data, or the stream has ended. Never hangs. */
   whenWritable (): Promise<void> {
-    if (this.reason !== undefined || this.blockedSince === 0) return Promise.resolve()
+    const blocked = this.blocked
+    if (this.reason !== undefined || blocked === null) return Promise.resolve()
     return new Promise((resolve) => {
-      (this.drainWaiters ??= []).push(resolve)
+      (blocked.waiters ??= []).push(resolve)
     })
   }
 
@@ -187,27 +183,28 @@ export class Connection {
   tick (now: number): void {
     if (this.reason !== undefined) return
     const { heartbeatMs, stallTimeoutMs } = this.limits
-    if (this.blockedSince !== 0) {
+    const blocked = this.blocked
+    if (blocked !== null) {
       // Progress, not a drained queue, is what keeps a client: one reading steadily through a
       // long backlog never empties it between two ticks, yet is not stalled.
       const length = this.res.writableLength
-      if (this.blockedSince === -1 || length < this.blockedLength) {
-        this.blockedSince = now
-        this.blockedLength = length
-      } else if (stallTimeoutMs > 0 && now - this.blockedSince >= stallTimeoutMs) {
+      if (blocked.since === -1 || length < blocked.length) {
+        blocked.since = now
+        blocked.length = length
+      } else if (stallTimeoutMs > 0 && now - blocked.since >= stallTimeoutMs) {
         this.destroy('stalled')
       }
       return
     }
-    if (this.wrote) {
-      this.wrote = false
+    if ((this.flags & WROTE) !== 0) {
+      this.flags &= ~WROTE
       this.silentSince = now
       return
     }
     // Only between blocks (every block is one write) and never on top of pending data.
     if (heartbeatMs > 0 && now - this.silentSince >= heartbeatMs && this.batch === '' && this.res.writableLength === 0) {
       this.write(HEARTBEAT, false)
-      this.wrote = false
+      this.flags &= ~WROTE
       this.silentSince = now
     }
   }
@@ -228,13 +225,14 @@ export class Connection {
     this.res.destroy()
   }
 
-  private drained (): void {
-    this.blockedSince = 0
-    const waiters = this.drainWaiters
-    if (waiters !== null) {
-      this.drainWaiters = null
-      for (const resolve of waiters) resolve()
-    }
+  /** @internal The client took what was queued: writes are welcome again. */
+  drained (): void {
+    const blocked = this.blocked
+    if (blocked === null) return
+    this.blocked = null
+    this.res.off('drain', onResponseDrain)
+    const waiters = blocked.waiters
+    if (waiters !== null) for (const resolve of waiters) resolve()
   }
 
   /** @internal The response closed: the client went away (or the response ended). */
@@ -247,10 +245,9 @@ export class Connection {
     this.reason = reason
     this.batch = ''
     this.res.off('close', onResponseClose)
-    byResponse.delete(this.res)
-    if (this.onDrain !== null) this.res.off('drain', this.onDrain)
     this.controller?.abort(ENDED)
     this.drained()
+    byResponse.delete(this.res)
     const first = this.endListener
     const more = this.moreEndListeners
     this.endListener = null
@@ -265,6 +262,22 @@ const byResponse = new WeakMap<RawResponse, Connection>()
 
 function onResponseClose (this: RawResponse): void {
   byResponse.get(this)?.closedByClient()
+}
+
+function onResponseDrain (this: RawResponse): void {
+  byResponse.get(this)?.drained()
+}
+
+const SCHEDULED = 1
+const WROTE = 2
+
+/** A client behind on its writes: since when it last made progress, and who waits for it to catch up. */
+class Blocked {
+  // -1 until the shared timer stamps it with its own clock, so one clock decides every stall.
+  since = -1
+  // The queue length at that moment: shorter later means progress.
+  length = 0
+  waiters: Array<() => void> | null = null
 }
 
 function flushConnection (conn: Connection): void {
