@@ -39,6 +39,12 @@ export interface RegistryOptions {
   limitFrame: () => string
   /** Monotonic milliseconds. */
   now: () => number
+  /**
+   * Starts the shared timer: calls `tick` every `periodMs` until the returned function is
+   * called. Default: an unref'ed setInterval. Given, it lets time advance only when the caller
+   * says, so heartbeats, stalls and deadlines can be checked without waiting.
+   */
+  every?: (periodMs: number, tick: () => void) => () => void
 }
 
 /** What the registry tracks beyond the set, for streams that need it. */
@@ -71,8 +77,9 @@ export class Registry implements EndListener {
   // Tracked streams with a deadline: the timer must run for them even without heartbeats.
   private deadlines = 0
   private readonly tracked = new Map<Connection, Tracked>()
-  private timer: NodeJS.Timeout | undefined
+  private stopTimer: (() => void) | undefined
   private readonly periodMs: number
+  private readonly every: (periodMs: number, tick: () => void) => () => void
 
   constructor (private readonly options: RegistryOptions) {
     const { heartbeatMs, stallTimeoutMs } = options
@@ -81,6 +88,7 @@ export class Registry implements EndListener {
     this.periodMs = Number.isFinite(shortest) ? Math.max(5, Math.min(DEADLINE_PERIOD_MS, Math.floor(shortest / 2))) : 0
     this.limits = new Limits(options.maxStreams, options.maxStreamsPerKey)
     this.now = options.now
+    this.every = options.every ?? intervalOf
   }
 
   get size (): number {
@@ -159,9 +167,10 @@ export class Registry implements EndListener {
         })
       }
     }
-    if (this.connections.size === 0 && this.timer !== undefined) {
-      clearInterval(this.timer)
-      this.timer = undefined
+    if (this.connections.size === 0 && this.stopTimer !== undefined) {
+      const stop = this.stopTimer
+      this.stopTimer = undefined
+      stop()
     }
   }
 
@@ -184,14 +193,15 @@ export class Registry implements EndListener {
   }
 
   private startTimer (): void {
-    if (this.timer !== undefined || this.connections.size === 0) return
+    if (this.stopTimer !== undefined || this.connections.size === 0) return
     const period = this.periodMs > 0 ? this.periodMs : this.deadlines > 0 ? DEADLINE_PERIOD_MS : 0
     if (period === 0) return
-    this.timer = setInterval(tickAll, period, this)
-    this.timer.unref()
+    this.stopTimer = this.every(period, () => this.tick())
   }
 }
 
-function tickAll (registry: Registry): void {
-  registry.tick()
+function intervalOf (periodMs: number, tick: () => void): () => void {
+  const timer = setInterval(tick, periodMs)
+  timer.unref()
+  return () => clearInterval(timer)
 }
