@@ -1,7 +1,7 @@
 // The only door from test/internals (and the few other tests that drive internals) into the
 // built modules: when a module moves or a class is renamed, only this file changes.
 export { Connection } from '../../dist/esm/connection.js'
-export { Registry } from '../../dist/esm/registry.js'
+export { Registry, kPlan } from '../../dist/esm/registry.js'
 export { pump, cancel } from '../../dist/esm/pump.js'
 export { Subscriber } from '../../dist/esm/subscriber.js'
 export { Hub, Feed } from '../../dist/esm/hub.js'
