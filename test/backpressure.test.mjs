@@ -1,7 +1,8 @@
 import { test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeEvents } from 'fastify-typed-sse/testing'
-import { bodyOf, build, listen, pushRoute, rawGet, until } from './helpers/app.mjs'
+import { bodyOf, build, listen, pushRoute, rawGet } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 const payload = 'x'.repeat(1000)
 

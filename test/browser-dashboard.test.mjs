@@ -3,7 +3,8 @@
 // EventSource with Last-Event-ID, with every event exactly once; a cursor that is too old gets
 // the reset notice and the page recovers through the snapshot.
 import t0, { test } from 'tap'
-import { launchBrowser, screenshot, startApp, trackErrors, waitFor, waitInPage } from './helpers/browser.mjs'
+import { launchBrowser, screenshot, startApp, trackErrors, waitInPage } from './helpers/browser.mjs'
+import { until } from './helpers/wait.mjs'
 
 const browser = await launchBrowser(t0)
 const VIEWPORT = { width: 1000, height: 700 }
@@ -30,7 +31,7 @@ if (browser !== null) {
     const context = await browser.newContext({ viewport: VIEWPORT })
     t.teardown(() => context.close())
     const pages = [await openDashboard(context, base), await openDashboard(context, base)]
-    await waitFor(() => app.sse.metrics().subscribers === 2, 'both pages to subscribe')
+    await until(() => app.sse.metrics().subscribers === 2, 'both pages to subscribe')
 
     const items = [
       { event: 'metric', data: { name: 'cpu', value: 12.5 } },
@@ -68,7 +69,7 @@ if (browser !== null) {
       if (request.url().includes('/api/dashboard/stream')) sent.push((await request.allHeaders())['last-event-id'] ?? null)
     })
     const page = await openDashboard(context, base)
-    await waitFor(() => app.sse.metrics().subscribers === 1, 'the page to subscribe')
+    await until(() => app.sse.metrics().subscribers === 1, 'the page to subscribe')
 
     // A steady publisher, with the connection cut while it runs.
     const ids = []
@@ -104,14 +105,14 @@ if (browser !== null) {
     const context = await browser.newContext({ viewport: VIEWPORT })
     t.teardown(() => context.close())
     const page = await openDashboard(context, base)
-    await waitFor(() => app.sse.metrics().subscribers === 1, 'the page to subscribe')
+    await until(() => app.sse.metrics().subscribers === 1, 'the page to subscribe')
     await post('/api/dashboard/events', { event: 'metric', data: { name: 'cpu', value: 1 } })
     await waitInPage(page, () => document.querySelectorAll('#log li').length === 1, undefined, 'the first event')
 
     // The laptop goes to sleep: no network, and the server has long dropped the connection.
     await context.setOffline(true)
     drop()
-    await waitFor(() => app.sse.metrics().subscribers === 0, 'the server to see the client gone')
+    await until(() => app.sse.metrics().subscribers === 0, 'the server to see the client gone')
     for (let i = 0; i < 12; i++) await post('/api/dashboard/events', { event: 'metric', data: { name: 'cpu', value: 50 + i } })
     await post('/api/dashboard/events', { event: 'status', data: { service: 'api', state: 'down' } })
     await post('/api/dashboard/events', { event: 'alert', data: { level: 'warning', message: 'missed while away' } })

@@ -2,7 +2,8 @@
 // `done`; closing the page (or Cancel) ends the EventSource, which aborts the producer's
 // signal, and the server records the job as cancelled.
 import t0, { test } from 'tap'
-import { launchBrowser, screenshot, startApp, trackErrors, waitFor, waitInPage } from './helpers/browser.mjs'
+import { launchBrowser, screenshot, startApp, trackErrors, waitInPage } from './helpers/browser.mjs'
+import { until } from './helpers/wait.mjs'
 
 const browser = await launchBrowser(t0)
 
@@ -56,13 +57,13 @@ if (browser !== null) {
     t.same(page.errors, [], 'no script errors')
     await page.close()
 
-    const job = await waitFor(async () => {
+    const job = await until(async () => {
       const { body } = await get(`/api/jobs/${id}`)
       return body.status === 'running' ? false : body
     }, `job ${id} to stop after its page closed`, 5_000)
     t.equal(job.status, 'cancelled', 'the server cancelled the job')
     t.ok(job.percent < 100, `it stopped part-way (${job.percent}%)`)
-    await waitFor(() => app.sse.openStreams === 0, 'the stream to be gone')
+    await until(() => app.sse.openStreams === 0, 'the stream to be gone')
     // It stays stopped: the producer is not running somewhere in the background.
     await new Promise((resolve) => setTimeout(resolve, 1600))
     t.same((await get(`/api/jobs/${id}`)).body, job, 'nothing moved after the cancel')

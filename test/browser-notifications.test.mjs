@@ -2,7 +2,8 @@
 // its own user's notes and never another's, live and after a dropped connection (replay); a
 // visitor without a session gets the login form and a 401 from the stream.
 import t0, { test } from 'tap'
-import { launchBrowser, screenshot, startApp, trackErrors, waitFor, waitInPage } from './helpers/browser.mjs'
+import { launchBrowser, screenshot, startApp, trackErrors, waitInPage } from './helpers/browser.mjs'
+import { until } from './helpers/wait.mjs'
 
 const browser = await launchBrowser(t0)
 const VIEWPORT = { width: 1000, height: 700 }
@@ -42,7 +43,7 @@ if (browser !== null) {
     const { app, base, post, drop } = await startApp(t)
     const alice = await logIn(t, base, 'alice')
     const bob = await logIn(t, base, 'bob')
-    await waitFor(() => app.sse.metrics().subscribers === 2, 'both inboxes to subscribe')
+    await until(() => app.sse.metrics().subscribers === 2, 'both inboxes to subscribe')
 
     // Sent through the pages' own forms, and through the API as each user.
     await alice.page.fill('#to', 'bob')
@@ -61,7 +62,7 @@ if (browser !== null) {
 
     // Both connections cut; notes keep coming while they are away, for each of them and others.
     drop()
-    await waitFor(() => app.sse.metrics().subscribers === 0, 'the server to see both clients gone')
+    await until(() => app.sse.metrics().subscribers === 0, 'the server to see both clients gone')
     await post('/api/notifications', { to: 'bob', text: 'bob, while away' }, { cookie: alice.cookie })
     await post('/api/notifications', { to: 'alice', text: 'alice, while away' }, { cookie: bob.cookie })
     await post('/api/notifications', { to: 'carol', text: 'carol, while away' }, { cookie: bob.cookie })

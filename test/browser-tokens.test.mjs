@@ -3,7 +3,8 @@
 // server stops generating.
 import t0, { test } from 'tap'
 import { composeReply, tokenize } from '../example-app/lib/tokens.mjs'
-import { launchBrowser, screenshot, startApp, trackErrors, waitFor, waitInPage } from './helpers/browser.mjs'
+import { launchBrowser, screenshot, startApp, trackErrors, waitInPage } from './helpers/browser.mjs'
+import { until } from './helpers/wait.mjs'
 
 const browser = await launchBrowser(t0)
 
@@ -38,7 +39,7 @@ if (browser !== null) {
     t.equal(app.sse.openStreams, 1, 'the stream is open while tokens arrive')
     await page.click('#stop')
     await waitInPage(page, () => document.querySelector('#status').dataset.state === 'cancelled', undefined, 'the page to show it stopped')
-    await waitFor(() => app.sse.openStreams === 0, 'the server to end the stream')
+    await until(() => app.sse.openStreams === 0, 'the server to end the stream')
     const shown = await page.$eval('#output', (node) => node.textContent)
     t.ok(shown.length > 0 && composeReply(await page.inputValue('#prompt')).startsWith(shown), 'a true prefix of the answer was shown')
     t.same(page.errors, [], 'no script errors')

@@ -4,7 +4,8 @@
 import { test } from 'tap'
 import diagnostics from 'node:diagnostics_channel'
 import { buildApp } from '../example-app/app.mjs'
-import { build, listen, rawGet, until } from './helpers/app.mjs'
+import { build, listen, rawGet } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 function record (t, names) {
   const seen = []

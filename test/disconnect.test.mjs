@@ -2,7 +2,8 @@ import { test } from 'tap'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
-import { build, countingProducer, listen, producerCounter, rawGet, timerTracker, until } from './helpers/app.mjs'
+import { build, countingProducer, listen, producerCounter, rawGet, timerTracker } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 test('a client leaving aborts the signal and runs the producer\'s finally', async (t) => {
   const app = await build(t)

@@ -9,22 +9,13 @@ import { EventStreamDecoder, injectEvents } from 'fastify-typed-sse/testing'
 import { buildApp } from '../example-app/app.mjs'
 import { composeReply, tokenize } from '../example-app/lib/tokens.mjs'
 import { requireRedisServer, startRedis } from './helpers/redis-server.mjs'
+import { until } from './helpers/wait.mjs'
 
 async function exampleApp (t, options = {}) {
   const app = await buildApp({ publishIntervalMs: 0, tokenDelayMs: 0, ...options })
   t.teardown(() => app.close())
   await app.ready()
   return app
-}
-
-async function waitFor (predicate, what, ms = 5000) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await predicate()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 async function login (app, name) {
@@ -71,7 +62,7 @@ test('jobs: the watcher leaving cancels the job', async (t) => {
   const { id } = (await app.inject({ method: 'POST', url: '/api/jobs', payload: { speed: 'normal' } })).json()
   const result = await injectEvents(app, `/api/jobs/${id}/events`, { count: 1, timeoutMs: 3000 })
   t.same(JSON.parse(result.events[0].data), { step: 'Reading input', percent: 5 })
-  const job = await waitFor(async () => {
+  const job = await until(async () => {
     const body = (await app.inject(`/api/jobs/${id}`)).json()
     return body.status !== 'running' && body
   }, 'the job to stop')
@@ -137,7 +128,7 @@ test('notifications: 401 before any stream; each user reads only their own strea
 
   const send = (cookie, to, text) => app.inject({ method: 'POST', url: '/api/notifications', headers: { cookie }, payload: { to, text } })
   const aliceLive = injectEvents(app, { url: '/api/notifications/stream', headers: { cookie: alice } }, { count: 2 })
-  await waitFor(() => app.sse.metrics().subscribers === 1, 'alice to subscribe')
+  await until(() => app.sse.metrics().subscribers === 1, 'alice to subscribe')
   t.equal((await send(bob, 'alice', 'one')).statusCode, 201)
   await send(alice, 'bob', 'for bob')
   await send(bob, 'alice', 'two')
@@ -148,7 +139,7 @@ test('notifications: 401 before any stream; each user reads only their own strea
 
   // Replaying from the start of bob's stream with alice's cookie: still alice's stream.
   const bobLive = injectEvents(app, { url: '/api/notifications/stream', headers: { cookie: bob } }, { count: 1 })
-  await waitFor(() => app.sse.metrics().subscribers === 1, 'bob to subscribe')
+  await until(() => app.sse.metrics().subscribers === 1, 'bob to subscribe')
   await send(alice, 'bob', 'for bob, again')
   const [epoch] = (await bobLive).events[0].lastEventId.split(':')
   const replay = await injectEvents(app, { url: '/api/notifications/stream', headers: { cookie: alice, 'last-event-id': `${epoch}:0` } }, { count: 1 })
@@ -224,7 +215,7 @@ test('server.mjs with REDIS_URL: two instances serve the same events and snapsho
   const onB = listen(b.base + '/api/dashboard/stream')
   t.teardown(() => onB.close())
   // Live once its id-only head block has arrived: nothing published after that is missed.
-  await waitFor(() => onB.decoder.lastEventId !== '', 'B to be positioned')
+  await until(() => onB.decoder.lastEventId !== '', 'B to be positioned')
   const post = (base, item) => fetch(base + '/api/dashboard/events', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(item)
   }).then((r) => r.json())
@@ -232,7 +223,7 @@ test('server.mjs with REDIS_URL: two instances serve the same events and snapsho
     (await post(a.base, { event: 'metric', data: { name: 'cpu', value: 71 } })).id,
     (await post(b.base, { event: 'status', data: { service: 'api', state: 'degraded' } })).id
   ]
-  await waitFor(() => onB.events.length >= 2, "the events on B's stream")
+  await until(() => onB.events.length >= 2, "the events on B's stream")
   t.same(onB.events.map((e) => e.lastEventId), ids, 'one order across instances')
   const [snapA, snapB] = await Promise.all([a.base, b.base].map(async (base) => (await fetch(base + '/api/dashboard/snapshot')).json()))
   t.same(snapA, snapB, 'both instances serve the same snapshot')
@@ -252,11 +243,11 @@ test('server.mjs with REDIS_URL: two instances serve the same events and snapsho
   inbox.on('response', (response) => response.on('data', (chunk) => decoder.push(chunk)))
   inbox.on('error', () => {})
   t.teardown(() => inbox.destroy())
-  await waitFor(() => decoder.lastEventId !== '', "alice's inbox on B to be positioned")
+  await until(() => decoder.lastEventId !== '', "alice's inbox on B to be positioned")
   const sent = await fetch(a.base + '/api/notifications', {
     method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ to: 'alice', text: 'across instances' })
   })
   t.equal(sent.status, 201)
-  await waitFor(() => notes.length === 1, 'the note on B')
+  await until(() => notes.length === 1, 'the note on B')
   t.match(notes[0], { from: 'alice', text: 'across instances' })
 })

@@ -1,7 +1,8 @@
 import { test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeEvents, EventStreamDecoder } from 'fastify-typed-sse/testing'
-import { bodyOf, build, listen, rawGet, timerTracker, until } from './helpers/app.mjs'
+import { bodyOf, build, listen, rawGet, timerTracker } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 test('a comment line goes out after heartbeatMs of silence, and never inside an event', async (t) => {
   const app = await build(t, { heartbeatMs: 40 })

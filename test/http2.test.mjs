@@ -2,7 +2,8 @@ import { test } from 'tap'
 import http2 from 'node:http2'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeEvents } from 'fastify-typed-sse/testing'
-import { build, countingProducer, until } from './helpers/app.mjs'
+import { build, countingProducer } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 function open (port, path) {
   const session = http2.connect(`http://127.0.0.1:${port}`)

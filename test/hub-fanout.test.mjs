@@ -6,6 +6,7 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { memoryStore } from 'fastify-typed-sse'
 import { replayApp, spyStore, sseClient } from './helpers/replay.mjs'
+import { until } from './helpers/wait.mjs'
 
 async function listen (t, options) {
   const ctx = await replayApp(t, options)
@@ -13,19 +14,11 @@ async function listen (t, options) {
   return { ...ctx, port: ctx.app.server.address().port }
 }
 
-const waitFor = async (predicate, what) => {
-  for (let i = 0; i < 200; i++) {
-    if (predicate()) return
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
 test('one publish: one append, one store subscription, every client gets the same frame', async (t) => {
   const store = spyStore()
   const { app, s, port } = await listen(t, { store })
   const clients = await Promise.all(Array.from({ length: 20 }, () => sseClient(port)))
-  await waitFor(() => app.sse.metrics().subscribers === 20, '20 subscribers')
+  await until(() => app.sse.metrics().subscribers === 20, '20 subscribers')
   t.equal(store.calls.subscribe, 1, 'one store subscription for the key')
   const event = await s.publish({ event: 'tick', data: { n: 1 } })
   await Promise.all(clients.map((c) => c.until((x) => x.events.length === 1)))
@@ -38,11 +31,11 @@ test('clients leaving release the hub channel and the store subscription', async
   const store = spyStore()
   const { app, port } = await listen(t, { store })
   const clients = await Promise.all(Array.from({ length: 5 }, () => sseClient(port)))
-  await waitFor(() => app.sse.metrics().subscribers === 5, 'subscribers')
+  await until(() => app.sse.metrics().subscribers === 5, 'subscribers')
   t.equal(app.sse.metrics().channels, 1)
   t.equal(store.calls.liveOpen, 1)
   for (const c of clients) c.close()
-  await waitFor(() => app.sse.metrics().openStreams === 0, 'streams closed')
+  await until(() => app.sse.metrics().openStreams === 0, 'streams closed')
   t.same([app.sse.metrics().subscribers, app.sse.metrics().channels, store.calls.liveOpen, store.inner.stats.subscriptions], [0, 0, 0, 0])
 })
 
@@ -53,7 +46,7 @@ test('a filter applies to replayed and live events, and filtered events still mo
   await s.publish({ event: 'note', data: { user: 'me', n: 3 } })
   const last = await s.publish({ event: 'note', data: { user: 'other', n: 4 } })
   const client = await sseClient(port, '/s', a.id)
-  await waitFor(() => client.lastEventId === last.id, 'the replay to move the cursor past the filtered tail')
+  await until(() => client.lastEventId === last.id, 'the replay to move the cursor past the filtered tail')
   t.same(client.events.map((e) => JSON.parse(e.data).n), [3], 'replay: only mine')
   await s.publish({ event: 'note', data: { user: 'other', n: 5 } })
   const mine = await s.publish({ event: 'note', data: { user: 'me', n: 6 } })
@@ -61,7 +54,7 @@ test('a filter applies to replayed and live events, and filtered events still mo
   t.same(client.events.map((e) => JSON.parse(e.data).n), [3, 6], 'live: only mine')
   t.equal(client.lastEventId, mine.id)
   const other = await s.publish({ event: 'note', data: { user: 'other', n: 7 } })
-  await waitFor(() => client.lastEventId === other.id, 'the id-only block of a filtered live event')
+  await until(() => client.lastEventId === other.id, 'the id-only block of a filtered live event')
   t.equal(client.events.length, 2, 'no event fired for it')
   t.equal(app.sse.metrics().resets.lost, 0, 'filtering never looks like a hole')
   client.close()
@@ -85,7 +78,7 @@ test('a client that stops reading is evicted past maxBufferedBytes; the others g
   slow.write('GET /s HTTP/1.1\r\nHost: x\r\n\r\n')
   await once(slow, 'connect')
   slow.pause()
-  await waitFor(() => app.sse.metrics().subscribers === 2, 'both subscribed')
+  await until(() => app.sse.metrics().subscribers === 2, 'both subscribed')
   const big = 'x'.repeat(16 * 1024)
   // Paced by the healthy client, so only the slow one falls behind; bounded at ~48 MB.
   let n = 0
@@ -112,12 +105,12 @@ test('the evicted client resumes from its last id on reconnect', async (t) => {
     await s.publish({ data: { i, pad: 'y'.repeat(16 * 1024) } })
     await new Promise((resolve) => setImmediate(resolve))
   }
-  await waitFor(() => app.sse.metrics().evictions === 1, 'eviction')
+  await until(() => app.sse.metrics().evictions === 1, 'eviction')
   first.socket.resume()
-  await waitFor(() => first.ended, 'the evicted stream to end')
+  await until(() => first.ended, 'the evicted stream to end')
   const again = await sseClient(port, '/s', first.lastEventId)
   const head = await app.sse.store.head('s')
-  await waitFor(() => again.lastEventId === head, 'the reconnect to catch up to the head')
+  await until(() => again.lastEventId === head, 'the reconnect to catch up to the head')
   t.equal(again.events.filter((e) => e.type === 'reset').length, 0, 'resumed, not reset')
   const offsets = [...first.events, ...again.events].map((e) => Number(e.lastEventId.split(':')[1]))
   t.same(offsets, Array.from({ length: offsets.length }, (_, i) => i + 1), 'every event exactly once across the two connections')
@@ -173,10 +166,10 @@ test('keyed streams derive the key from the request; publish names it', async (t
     })
   })
   const [ra, rb] = await Promise.all([open('a'), open('b')])
-  await waitFor(() => app.sse.metrics().subscribers === 2, 'two subscribers')
+  await until(() => app.sse.metrics().subscribers === 2, 'two subscribers')
   await inbox.publish({ data: 'for a' }, { key: 'a' })
   await t.rejects(inbox.publish({ data: 'nobody' }), { code: 'FST_SSE_INVALID_KEY' })
-  await waitFor(() => got.a.join('').includes('for a'), 'a to receive')
+  await until(() => got.a.join('').includes('for a'), 'a to receive')
   t.notMatch(got.b.join(''), /for a/)
   t.equal(app.sse.metrics().channels, 2)
   ra.destroy()
@@ -191,10 +184,10 @@ test('app.close() ends subscribers and closes the store it created', async (t) =
   app.get('/s', (request, reply) => reply.sse.subscribe('s'))
   await app.listen({ port: 0, host: '127.0.0.1' })
   const client = await sseClient(app.server.address().port)
-  await waitFor(() => app.sse.metrics().subscribers === 1, 'subscriber')
+  await until(() => app.sse.metrics().subscribers === 1, 'subscriber')
   const store = app.sse.store
   await app.close()
-  t.ok(client.ended || (await waitFor(() => client.ended, 'client end'), true))
+  t.ok(client.ended || (await until(() => client.ended, 'client end'), true))
   await t.rejects(store.append('s', { data: 'x' }), { code: 'FST_SSE_STORE_CLOSED' })
 
   const given = memoryStore()

@@ -4,7 +4,8 @@
 // replay stream reconnects and loses nothing.
 import { test } from 'tap'
 import { EventSource } from 'undici'
-import { bodyOf, build, listen, rawGet, until } from './helpers/app.mjs'
+import { bodyOf, build, listen, rawGet } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 /** A clock the test moves forward; heartbeats every 40 ms keep the shared timer ticking every 20 ms. */
 function clock () {

@@ -5,7 +5,8 @@
 // refused stream is never called. Slots come back on every end path.
 import { test } from 'tap'
 import { EventSource } from 'undici'
-import { bodyOf, build, listen, producerCounter, rawGet, until } from './helpers/app.mjs'
+import { bodyOf, build, listen, producerCounter, rawGet } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 function routes (app, counter) {
   app.get('/source', (request, reply) => reply.sse(async function * ({ signal }) {

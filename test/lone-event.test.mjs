@@ -2,7 +2,8 @@
 // one produced alone is handed to the socket in the turn it was produced, before any callback
 // that was already waiting for the next turn of the event loop.
 import { test } from 'tap'
-import { build, listen, rawGet, until } from './helpers/app.mjs'
+import { build, listen, rawGet } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 test('a lone event is written in the turn it was produced', async (t) => {
   const app = await build(t)

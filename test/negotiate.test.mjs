@@ -5,8 +5,9 @@
 // the grammar (with a model of their meaning) and hostile ones (huge, many parameters, odd
 // whitespace, bad q-values) must get 200 or 406, never a 500, quickly.
 import { test } from 'tap'
-import { build, listen, rawGet, until } from './helpers/app.mjs'
+import { build, listen, rawGet } from './helpers/app.mjs'
 import { rng, pick } from './helpers/rng.mjs'
+import { until } from './helpers/wait.mjs'
 
 async function setup (t) {
   const app = await build(t)

@@ -8,8 +8,9 @@ import { test } from 'tap'
 import http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { EventSource } from 'undici'
-import { build, listen, until } from './helpers/app.mjs'
+import { build, listen } from './helpers/app.mjs'
 import { requireNginx, startNginx } from './helpers/nginx.mjs'
+import { until } from './helpers/wait.mjs'
 
 const README_CONF = readFileSync(new URL('./readme/nginx.conf.txt', import.meta.url), 'utf8')
 

@@ -4,6 +4,7 @@ import { injectEvents } from 'fastify-typed-sse/testing'
 import { app as quickStart } from './readme/quick-start.mjs'
 import { app as feed, prices } from './readme/live-feed.mjs'
 import './readme/testing-inject.mjs'
+import { until } from './helpers/wait.mjs'
 
 test('quick start: three progress events with ids, then done', async (t) => {
   t.teardown(() => quickStart.close())
@@ -17,12 +18,12 @@ test('quick start: three progress events with ids, then done', async (t) => {
 test('live feed: emitter events become SSE events, and the listener goes with the client', async (t) => {
   t.teardown(() => feed.close())
   const pending = injectEvents(feed, '/prices', { count: 2 })
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await until(() => prices.listenerCount('price') > 0, 'the stream to listen')
   prices.emit('price', 'ACME', 10)
   prices.emit('price', 'ACME', 11)
   const { events } = await pending
   t.same(events.map((e) => JSON.parse(e.data)), [{ symbol: 'ACME', price: 10 }, { symbol: 'ACME', price: 11 }])
-  for (let i = 0; i < 100 && prices.listenerCount('price') > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  await until(() => prices.listenerCount('price') === 0, 'the listener to be removed on disconnect')
   t.equal(prices.listenerCount('price'), 0, 'the listener was removed on disconnect')
   const clock = await injectEvents(feed, '/clock', { count: 1 })
   t.equal(clock.events[0].type, 'tick')

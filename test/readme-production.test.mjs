@@ -3,7 +3,8 @@
 import { test } from 'tap'
 import { EventSource } from 'undici'
 import { app, orders, sessions } from './readme/production.mjs'
-import { bodyOf, rawGet, until } from './helpers/app.mjs'
+import { bodyOf, rawGet } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 test('production recipe', async (t) => {
   t.teardown(() => app.close())

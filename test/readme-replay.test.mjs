@@ -6,6 +6,7 @@ import sse from 'fastify-typed-sse'
 import { decodeEvents, injectEvents } from 'fastify-typed-sse/testing'
 import { EventSource } from 'undici'
 import { readmeSection } from './helpers/readme.mjs'
+import { until } from './helpers/wait.mjs'
 
 const dir = new URL('./readme/', import.meta.url)
 const doc = readmeSection('Replay and fan-out')
@@ -62,10 +63,10 @@ test('replay-client: reload on reset, orders otherwise (real EventSource)', asyn
   const reloads = []
   const source = watchOrders(`${base}?lastEventId=stale`, { onOrder: (o) => got.push(o), reload: (r) => reloads.push(r) })
   t.teardown(() => source.close())
-  for (let i = 0; i < 300 && reloads.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await until(() => reloads.length > 0, 'the reset to reload')
   t.same(reloads, ['malformed'])
   await orders.publish({ event: 'order', data: { id: 7 } })
-  for (let i = 0; i < 300 && got.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await until(() => got.length > 0, 'the live order')
   t.same(got, [{ id: 7 }])
 })
 

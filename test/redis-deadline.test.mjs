@@ -3,7 +3,8 @@
 // listeners onto the application's client.
 import t0, { test } from 'tap'
 import { redisStore } from 'fastify-typed-sse'
-import { CLIENTS, collect, connectClient, requireRedisServer, startRedis, waitFor } from './helpers/redis-server.mjs'
+import { CLIENTS, collect, connectClient, requireRedisServer, startRedis } from './helpers/redis-server.mjs'
+import { until } from './helpers/wait.mjs'
 
 const failOn = (t) => {
   const fail = (err) => t.fail(`unexpected ${err?.stack ?? err}`)
@@ -32,14 +33,14 @@ if (requireRedisServer(t0)) {
       const sub = collect(await store.subscribe('k'))
       await store.append('k', { data: 'before' })
       await redis.command('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => {})
-      await waitFor(() => !ready(conn), 2000, 'the command connection to drop').catch(() => {})
-      await waitFor(() => ready(conn), 5000, 'the command connection to come back')
+      await until(() => !ready(conn), 'the command connection to drop', 2000).catch(() => {})
+      await until(() => ready(conn), 'the command connection to come back', 5000)
       await redis.command('CLIENT', 'PAUSE', '1500')
       const paused = await Promise.allSettled([1, 2, 3].map((i) => store.append('k', { data: `paused ${i}` })))
       t.same(paused.map((p) => p.status === 'rejected' ? p.reason.code : 'stored'), Array(3).fill('FST_SSE_STORE_TIMEOUT'), 'every append in the pause is refused')
       // The pause ends; a later append goes through, and is the only thing after `before`.
-      await waitFor(async () => store.append('k', { data: 'after' }).then(() => true, () => false), 5000, 'an append after the pause')
-      await waitFor(() => sub.events().some((e) => e.data === 'after'), 5000, 'the later append delivered')
+      await until(async () => store.append('k', { data: 'after' }).then(() => true, () => false), 'an append after the pause', 5000)
+      await until(() => sub.events().some((e) => e.data === 'after'), 'the later append delivered', 5000)
       const log = await redis.command('XRANGE', (await redis.command('KEYS', `${prefix}*:log`))[0], '-', '+')
       t.same(log.map(([, fields]) => fields[1]).filter((d) => d !== 'after'), ['before'], 'no refused append was stored')
       t.notOk(sub.events().some((e) => e.data.startsWith('paused')), 'none was delivered')
@@ -60,7 +61,7 @@ if (requireRedisServer(t0)) {
       t.teardown(async () => { await store.close(); await conn.close() })
       await store.append('k', { data: 'warm-up' })
       await redis.kill()
-      await waitFor(() => !ready(conn), 2000, 'the command connection to drop')
+      await until(() => !ready(conn), 'the command connection to drop', 2000)
       const ops = []
       for (let i = 0; i < 30; i++) {
         ops.push(store.append('k', { data: String(i) }).catch((err) => err.code))
@@ -74,7 +75,7 @@ if (requireRedisServer(t0)) {
       t.ok(listeners <= 3, `${listeners} ready listeners while 60 commands waited`)
       t.same(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), [], 'no MaxListenersExceededWarning')
       await redis.start()
-      await waitFor(() => ready(conn), 5000, 'the connection to come back')
+      await until(() => ready(conn), 'the connection to come back', 5000)
     })
   }
 }

@@ -5,7 +5,8 @@
 import t0, { test } from 'tap'
 import http from 'node:http'
 import { EventStreamDecoder } from 'fastify-typed-sse/testing'
-import { asItems, invariantProblems, requireRedisServer, startInstance, startRedis, waitFor } from './helpers/redis-server.mjs'
+import { asItems, invariantProblems, requireRedisServer, startInstance, startRedis } from './helpers/redis-server.mjs'
+import { until } from './helpers/wait.mjs'
 
 const CLIENTS_PER_FAULT = 50
 
@@ -66,14 +67,14 @@ if (requireRedisServer(t0)) {
     'DEBUG SLEEP': async () => { await redis.command('DEBUG', 'SLEEP', '2.5') },
     'CLIENT PAUSE': async () => {
       await redis.command('CLIENT', 'PAUSE', '2500')
-      await waitFor(async () => (await redis.command('PING')) === 'PONG', 10_000, 'the pause to end')
+      await until(async () => (await redis.command('PING')) === 'PONG', 'the pause to end', 10_000)
     },
     'CLIENT KILL TYPE normal, then CLIENT PAUSE': async (bases, quiet) => {
       // Publishers hold off until the instances reconnected and sat idle, so the first append
       // after the reconnect meets the pause.
       await quiet(async () => {
         await redis.command('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => {})
-        await waitFor(async () => String(await redis.command('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n').filter(Boolean).length >= 3, 5000, 'the instances to reconnect')
+        await until(async () => String(await redis.command('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n').filter(Boolean).length >= 3, 'the instances to reconnect', 5000)
         await new Promise((resolve) => setTimeout(resolve, 500))
         await redis.command('CLIENT', 'PAUSE', '2500')
       })
@@ -110,7 +111,7 @@ if (requireRedisServer(t0)) {
       const followers = Array.from({ length: CLIENTS_PER_FAULT }, () => follower(bases, seed.id))
       t.teardown(() => { for (const f of followers) f.stop() })
       for (let i = 0; i < 10; i++) await publish()
-      await waitFor(() => followers.every((f) => f.received.length >= 10), 15_000, 'every client live before the fault')
+      await until(() => followers.every((f) => f.received.length >= 10), 'every client live before the fault', 15_000)
       // Publishing goes on through the fault, three at a time (a fault may hold it off for a while).
       let faulting = true
       let holding = null
@@ -128,7 +129,7 @@ if (requireRedisServer(t0)) {
       await inject(bases, quiet)
       faulting = false
       await Promise.all(during)
-      await waitFor(async () => (await publish()).ok, 15_000, 'a publish to succeed after the fault')
+      await until(async () => (await publish()).ok, 'a publish to succeed after the fault', 15_000)
       for (let i = 0; i < 5; i++) await publish()
       const last = results.filter((r) => r.ok).at(-1)
       // A client has caught up once it got the last event, or a reset notice that moved it to
@@ -142,7 +143,7 @@ if (requireRedisServer(t0)) {
         return at.epoch === target.epoch && at.offset >= target.offset
       }
       const missingLast = () => followers.filter((f) => !f.received.some(reached))
-      await waitFor(() => missingLast().length === 0, 20_000, 'every client to get the last event').catch((err) => {
+      await until(() => missingLast().length === 0, 'every client to get the last event', 20_000).catch((err) => {
         const f = missingLast()[0]
         throw new Error(`${err.message}: ${missingLast().length} missing; e.g. ${f.connects} connects, last id ${f.lastEventId}, got ${JSON.stringify(f.received.slice(-3))}; last publish ${JSON.stringify(last)}`)
       })

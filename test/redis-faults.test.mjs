@@ -2,8 +2,9 @@
 // connection, a connection cut mid-append, a paused server and a lost last Pub/Sub message.
 import t0, { test } from 'tap'
 import { redisStore } from 'fastify-typed-sse/redis'
-import { CLIENTS, collect, connectClient, invariantProblems, requireRedisServer, startRedis, waitFor } from './helpers/redis-server.mjs'
+import { CLIENTS, collect, connectClient, invariantProblems, requireRedisServer, startRedis } from './helpers/redis-server.mjs'
 import { startProxy } from './helpers/tcp-proxy.mjs'
+import { until } from './helpers/wait.mjs'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -31,13 +32,13 @@ if (requireRedisServer(t0)) {
       for (let i = 1; i <= 120; i++) {
         await store.append('k', { data: String(i) })
         if (i === 40 || i === 80) {
-          await waitFor(async () => String(await redis.command('CLIENT', 'LIST', 'TYPE', 'pubsub')).trim() !== '', 5000, 'the subscriber is connected')
+          await until(async () => String(await redis.command('CLIENT', 'LIST', 'TYPE', 'pubsub')).trim() !== '', 'the subscriber is connected', 5000)
           killed += await redis.command('CLIENT', 'KILL', 'TYPE', 'pubsub')
         }
         if (i % 10 === 0) await sleep(5)
       }
       t.equal(killed, 2, 'the Pub/Sub connection was killed twice')
-      await waitFor(() => sub.events().length >= 120, 5000, `120 events, got ${sub.events().length}`)
+      await until(() => sub.events().length >= 120, `120 events, got ${sub.events().length}`, 5000)
       await sleep(100)
       t.same(offsets(sub.events()), range(1, 120), 'every event exactly once, in order')
       t.same(sub.resets(), [], 'no reset')
@@ -73,7 +74,7 @@ if (requireRedisServer(t0)) {
       t.ok(took < 400 + 1000, `they fail within the timeout (${took} ms)`)
       await sleep(1500 - (Date.now() - started) + 100)
       for (let i = 1; i <= 5; i++) await store.append('k', { data: `after ${i}` })
-      await waitFor(() => sub.events().length >= 10, 5000, `10 events, got ${sub.events().length}`)
+      await until(() => sub.events().length >= 10, `10 events, got ${sub.events().length}`, 5000)
       await sleep(100)
       t.same(sub.events().map((e) => e.data), [1, 2, 3, 4, 5].map((i) => `before ${i}`).concat([1, 2, 3, 4, 5].map((i) => `after ${i}`)),
         'timed-out appends were never applied later')
@@ -87,12 +88,12 @@ if (requireRedisServer(t0)) {
       const { store } = await setup(t, kind, { positionCheckMs: 300 }, proxy.port)
       const sub = collect(await store.subscribe('k'))
       await store.append('k', { data: 'one' })
-      await waitFor(() => sub.events().length === 1, 3000, 'the first event arrives live')
+      await until(() => sub.events().length === 1, 'the first event arrives live', 3000)
       const dropped = proxy.dropReplyContaining('LOST-LAST-MESSAGE')
       await store.append('k', { data: 'LOST-LAST-MESSAGE' })
       await dropped
       t.pass('the Pub/Sub frame was dropped')
-      await waitFor(() => sub.events().length === 2, 3000, 'the position check finds the lost last message')
+      await until(() => sub.events().length === 2, 'the position check finds the lost last message', 3000)
       t.same(sub.events().map((e) => e.data), ['one', 'LOST-LAST-MESSAGE'])
       t.same(sub.resets(), [])
     })
@@ -107,7 +108,7 @@ if (requireRedisServer(t0)) {
       await store.append('k', { data: 'HOLE' })
       await dropped
       await store.append('k', { data: 'three' })
-      await waitFor(() => sub.events().length === 3, 3000, 'the next frame reveals the hole and the log fills it')
+      await until(() => sub.events().length === 3, 'the next frame reveals the hole and the log fills it', 3000)
       t.same(sub.events().map((e) => e.data), ['one', 'HOLE', 'three'])
       t.same(invariantProblems(sub.items), [])
     })
@@ -132,13 +133,13 @@ if (requireRedisServer(t0)) {
           await sleep(20)
         }
       })()
-      await waitFor(() => results.length >= 15, 5000, 'publishing before the restart')
+      await until(() => results.length >= 15, 'publishing before the restart', 5000)
       const oldEpoch = results[0].event.id.split(':')[0]
       await redis.command('SHUTDOWN', 'NOSAVE').catch(() => {})
       await redis.kill() // already exiting; waits for the process to be gone
       await sleep(1500)
       await redis.start()
-      await waitFor(() => results.filter((r) => r.ok && !r.event.id.startsWith(oldEpoch + ':')).length >= 15, 10_000, 'publishing after the restart')
+      await until(() => results.filter((r) => r.ok && !r.event.id.startsWith(oldEpoch + ':')).length >= 15, 'publishing after the restart', 10_000)
       stop = true
       await publisher
       const failed = results.filter((r) => !r.ok)
@@ -150,7 +151,7 @@ if (requireRedisServer(t0)) {
       const newEpochs = new Set(after.map((e) => e.id.split(':')[0]))
       t.equal(newEpochs.size, 1, 'exactly one new epoch')
       t.same(offsets(after), range(1, after.length), 'the new epoch starts at 1, without holes')
-      await waitFor(() => subs.every((s) => s.events().some((e) => e.id === after.at(-1).id)), 5000, 'subscribers get the last event')
+      await until(() => subs.every((s) => s.events().some((e) => e.id === after.at(-1).id)), 'subscribers get the last event', 5000)
       for (const [i, sub] of subs.entries()) {
         t.same(sub.resets().map((r) => r.reason), ['epoch'], `subscriber ${i}: exactly one epoch reset`)
         t.same(invariantProblems(sub.items), [], `subscriber ${i}: invariant`)
@@ -177,7 +178,7 @@ if (requireRedisServer(t0)) {
     const g = await guarded.append('k', { data: 'x' })
     const u = await unguarded.append('k', { data: 'x' })
     await aof.restart()
-    await waitFor(() => conn.client.status === 'ready', 5000, 'the client reconnects')
+    await until(() => conn.client.status === 'ready', 'the client reconnects', 5000)
     const gr = await guarded.readAfter('k', g.id)
     t.equal(gr.reason, 'epoch', 'guarded: the persisted stream gets a new epoch after a server change')
     const ur = await unguarded.readAfter('k', u.id)

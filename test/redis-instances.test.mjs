@@ -2,7 +2,8 @@
 // stream, interleaved; clients stay on one instance or hop between them with Last-Event-ID.
 // Every client must see the identical sequence. The instances are the README examples.
 import t0, { test } from 'tap'
-import { CLIENTS, asItems, invariantProblems, openEventStream, requireRedisServer, startInstance, startRedis, waitFor } from './helpers/redis-server.mjs'
+import { CLIENTS, asItems, invariantProblems, openEventStream, requireRedisServer, startInstance, startRedis } from './helpers/redis-server.mjs'
+import { until } from './helpers/wait.mjs'
 
 const open = (base, lastEventId) => openEventStream(base + '/chat', lastEventId)
 
@@ -19,7 +20,7 @@ if (requireRedisServer(t0)) {
       // Two clients stay put, one per instance; two hop between them.
       const stay = bases.map((base) => open(base))
       t.teardown(() => stay.forEach((c) => c.close()))
-      await waitFor(() => stay.every((c) => c.decoder.lastEventId !== ''), 5000, 'stationary clients positioned')
+      await until(() => stay.every((c) => c.decoder.lastEventId !== ''), 'stationary clients positioned', 5000)
 
       const total = 150
       let last
@@ -35,8 +36,7 @@ if (requireRedisServer(t0)) {
           // before the publishers know which one is last.
           const position = () => conn.decoder.lastEventId || cursor
           try {
-            await waitFor(() => all.length + conn.received.length >= target || (last !== undefined && position() === last),
-              10_000, `hopper ${start} hop ${hops}`)
+            await until(() => all.length + conn.received.length >= target || (last !== undefined && position() === last), `hopper ${start} hop ${hops}`, 10_000)
           } finally {
             conn.close()
           }
@@ -68,7 +68,7 @@ if (requireRedisServer(t0)) {
         'publishes from both instances interleave into one contiguous order')
       last = expected.at(-1)
 
-      await waitFor(() => stay.every((c) => c.decoder.lastEventId === last), 10_000, 'stationary clients reach the last event')
+      await until(() => stay.every((c) => c.decoder.lastEventId === last), 'stationary clients reach the last event', 10_000)
       const results = await Promise.all(hoppers)
       for (const [i, c] of stay.entries()) {
         t.same(c.received.map((e) => e.lastEventId), expected, `client on instance ${'AB'[i]} sees the identical sequence`)

@@ -5,7 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import { EventStreamDecoder } from 'fastify-typed-sse/testing'
 import { readmeSection } from './helpers/readme.mjs'
-import { CLIENTS, requireRedisServer, startInstance, startRedis, waitFor } from './helpers/redis-server.mjs'
+import { CLIENTS, requireRedisServer, startInstance, startRedis } from './helpers/redis-server.mjs'
+import { until } from './helpers/wait.mjs'
 
 const root = new URL('../', import.meta.url)
 
@@ -35,16 +36,16 @@ if (requireRedisServer(t0)) {
       const request = http.get(instance.base + '/chat', { agent: false }, (response) => response.on('data', (c) => decoder.push(c)))
       request.on('error', () => {})
       t.teardown(() => request.destroy())
-      await waitFor(() => decoder.lastEventId !== '', 5000, 'the stream opens with its position')
+      await until(() => decoder.lastEventId !== '', 'the stream opens with its position', 5000)
       const response = await fetch(instance.base + '/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"hi"}' })
       const stored = await response.json()
-      await waitFor(() => received.length === 1, 5000, 'the published event arrives')
+      await until(() => received.length === 1, 'the published event arrives', 5000)
       t.same(received[0], { type: 'message', data: '{"text":"hi"}', lastEventId: stored.id })
       request.destroy()
       const exited = new Promise((resolve) => instance.child.once('exit', (code, signal) => resolve({ code, signal })))
       instance.child.kill('SIGTERM')
       t.same(await exited, { code: 0, signal: null }, 'SIGTERM closes the app, the store and the client, and the process ends by itself')
-      await waitFor(async () => (await clients()) === before, 3000, 'every Redis connection it opened is closed')
+      await until(async () => (await clients()) === before, 'every Redis connection it opened is closed', 3000)
     })
   }
 }

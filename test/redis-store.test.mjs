@@ -2,7 +2,8 @@
 import t0, { test } from 'tap'
 import { redisStore } from 'fastify-typed-sse/redis'
 import * as main from 'fastify-typed-sse'
-import { CLIENTS, collect, connectClient, invariantProblems, requireRedisServer, startRedis, statsDelta, waitFor } from './helpers/redis-server.mjs'
+import { CLIENTS, collect, connectClient, invariantProblems, requireRedisServer, startRedis, statsDelta } from './helpers/redis-server.mjs'
+import { until } from './helpers/wait.mjs'
 
 if (requireRedisServer(t0)) {
   const redis = await startRedis()
@@ -93,7 +94,7 @@ if (requireRedisServer(t0)) {
       t.same(await redis.command('PUBSUB', 'NUMSUB', channel), [channel, 1], 'one subscription for two subscribers')
       const appended = []
       for (let i = 0; i < 20; i++) appended.push(await store.append('live', { event: i % 2 ? 'odd' : undefined, data: `n${i}` }))
-      await waitFor(() => a.events().length === 20 && b.events().length === 20, 5000, 'both subscribers get 20 events')
+      await until(() => a.events().length === 20 && b.events().length === 20, 'both subscribers get 20 events', 5000)
       t.same(a.events(), appended, 'live events equal the appended ones')
       t.same(b.events(), appended)
       t.same(invariantProblems(a.items), [])
@@ -117,10 +118,10 @@ if (requireRedisServer(t0)) {
       await new Promise((resolve) => setTimeout(resolve, 400))
       t.same(await redis.command('PUBSUB', 'NUMSUB', channel), [channel, 1], 'a new subscriber cancels the linger')
       await again.close()
-      await waitFor(async () => (await redis.command('PUBSUB', 'NUMSUB', channel))[1] === 0, 3000, 'unsubscribed after the linger')
+      await until(async () => (await redis.command('PUBSUB', 'NUMSUB', channel))[1] === 0, 'unsubscribed after the linger', 3000)
       const late = collect(await store.subscribe('gone'))
       await store.append('gone', { data: 'after' })
-      await waitFor(() => late.events().length === 1, 3000, 'a key subscribed again delivers again')
+      await until(() => late.events().length === 1, 'a key subscribed again delivers again', 3000)
     })
 
     test(`${kind}: identical concurrent reads cost one Redis call`, async (t) => {
@@ -171,7 +172,7 @@ if (requireRedisServer(t0)) {
       for (let i = 0; i < 5; i++) await store.append('idle', { data: String(i) })
       const [log] = await redis.command('KEYS', `t${n}:*:log`)
       const meta = log.replace(/log$/, 'meta')
-      await waitFor(async () => (await redis.command('EXISTS', log)) === 0, 3000, 'the idle log expires')
+      await until(async () => (await redis.command('EXISTS', log)) === 0, 'the idle log expires', 3000)
       t.equal(await redis.command('EXISTS', meta), 1, 'the meta outlives the log')
       t.same(await store.readAfter('idle', `${epoch}:3`), { status: 'gap', reason: 'trimmed', head: `${epoch}:5` }, 'expired log: trimmed')
       const next = await store.append('idle', { data: 'after expiry' })
@@ -221,7 +222,7 @@ if (requireRedisServer(t0)) {
       const a = collect(await s1.subscribe('shared'))
       const b = collect(await s2.subscribe('shared'))
       await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? s1 : s2).append('shared', { data: String(i) })))
-      await waitFor(() => a.events().length === 100 && b.events().length === 100, 5000, 'both instances get 100 events')
+      await until(() => a.events().length === 100 && b.events().length === 100, 'both instances get 100 events', 5000)
       t.same(a.events().map((e) => e.id), b.events().map((e) => e.id), 'identical sequences')
       t.same(invariantProblems(a.items), [])
       t.same(a.events().map((e) => e.offset), Array.from({ length: 100 }, (_, i) => i + 1), 'contiguous offsets')
@@ -238,7 +239,7 @@ if (requireRedisServer(t0)) {
       await store.close()
       await sub.done
       t.pass('subscriptions end on close')
-      await waitFor(async () => (await count()) === base, 3000, 'the Pub/Sub connection is closed')
+      await until(async () => (await count()) === base, 'the Pub/Sub connection is closed', 3000)
       await t.rejects(store.append('c', { data: 'x' }), { code: 'FST_SSE_STORE_CLOSED' })
       await t.rejects(store.subscribe('c'), { code: 'FST_SSE_STORE_CLOSED' })
       t.equal(await (kind === 'ioredis' ? conn.client.ping() : conn.client.ping()), 'PONG', "the application's client stays open")

@@ -6,7 +6,8 @@ import t0, { test } from 'tap'
 import { spawnSync } from 'node:child_process'
 import { redisStore } from 'fastify-typed-sse/redis'
 import { build, listen } from './helpers/app.mjs'
-import { CLIENTS, asItems, connectClient, invariantProblems, openEventStream, requireRedisServer, startRedis, statsDelta, waitFor } from './helpers/redis-server.mjs'
+import { CLIENTS, asItems, connectClient, invariantProblems, openEventStream, requireRedisServer, startRedis, statsDelta } from './helpers/redis-server.mjs'
+import { until } from './helpers/wait.mjs'
 
 if (requireRedisServer(t0)) {
   const redis = await startRedis()
@@ -38,15 +39,14 @@ if (requireRedisServer(t0)) {
       // and the read script is loaded, so no NOSCRIPT retry is counted below.
       const settled = openEventStream(url)
       t.teardown(() => settled.close())
-      await waitFor(() => settled.decoder.lastEventId === published[9].id, 5000, 'the first client is positioned')
+      await until(() => settled.decoder.lastEventId === published[9].id, 'the first client is positioned', 5000)
       const cursor = published[5].id // four events behind
       const N = 400
       const before = await redis.commandStats()
       const clients = Array.from({ length: N }, () => openEventStream(url, cursor))
       t.teardown(() => clients.forEach((c) => c.close()))
       const missed = published.slice(6).map((e) => e.id)
-      await waitFor(() => clients.every((c) => c.received.length >= missed.length), 15_000,
-        `every client replays the ${missed.length} missed events`)
+      await until(() => clients.every((c) => c.received.length >= missed.length), `every client replays the ${missed.length} missed events`, 15_000)
       const storm = statsDelta(before, await redis.commandStats())
       for (const [i, c] of clients.entries()) {
         if (c.status !== 200 || c.ended || c.received.length !== missed.length || ids(c).join() !== missed.join()) {
@@ -63,8 +63,8 @@ if (requireRedisServer(t0)) {
       // One more event: every client gets it live, for the cost of its append alone.
       const beforeLive = await redis.commandStats()
       const live = await stream.publish({ data: 'live' })
-      await waitFor(() => clients.every((c) => c.decoder.lastEventId === live.id), 10_000, 'every client receives the live event')
-      await waitFor(() => settled.decoder.lastEventId === live.id, 5000, 'the first client receives the live event')
+      await until(() => clients.every((c) => c.decoder.lastEventId === live.id), 'every client receives the live event', 10_000)
+      await until(() => settled.decoder.lastEventId === live.id, 'the first client receives the live event', 5000)
       const after = statsDelta(beforeLive, await redis.commandStats())
       t.equal(after.evalsha, 1, 'exactly one script call: the append')
       t.equal(after.xrange ?? 0, 0, 'no client read the log for it', { found: after })
@@ -113,10 +113,10 @@ if (requireRedisServer(t0)) {
 
       const clients = [openEventStream(url), openEventStream(url), openEventStream(url)]
       t.teardown(() => clients.forEach((c) => c.close()))
-      await waitFor(() => clients.every((c) => c.decoder.lastEventId !== ''), 5000, 'clients positioned')
+      await until(() => clients.every((c) => c.decoder.lastEventId !== ''), 'clients positioned', 5000)
       const published = []
       for (let i = 1; i <= 5; i++) published.push(await stream.publish({ data: `before ${i}` }))
-      await waitFor(() => clients.every((c) => c.decoder.lastEventId === published[4].id), 5000, 'clients receive the first events live')
+      await until(() => clients.every((c) => c.decoder.lastEventId === published[4].id), 'clients receive the first events live', 5000)
 
       const channel = (await redis.command('PUBSUB', 'CHANNELS', `${prefix}*`))[0]
       t.same(await redis.command('PUBSUB', 'NUMSUB', channel), [channel, 1], 'one subscription for the instance')
@@ -135,18 +135,18 @@ if (requireRedisServer(t0)) {
       t.pass(`Redis dropped the stalled subscriber after ${during.length - 5} events of 16 KiB`)
       // Its log line is read from the server's stdout once this process runs again.
       const reason = new RegExp(`Client id=${subscriberId} .* scheduled to be closed ASAP for overcoming of output buffer limits`)
-      await waitFor(() => reason.test(redis.log()), 5000, `Redis logs that it closed client ${subscriberId} for its output buffer`)
+      await until(() => reason.test(redis.log()), `Redis logs that it closed client ${subscriberId} for its output buffer`, 5000)
       t.pass('because it went over its output buffer limit')
 
-      await waitFor(async () => (await redis.command('PUBSUB', 'NUMSUB', channel))[1] === 1, 10_000, 'the instance subscribes again')
+      await until(async () => (await redis.command('PUBSUB', 'NUMSUB', channel))[1] === 1, 'the instance subscribes again', 10_000)
       const [again] = await pubsubIds()
       t.not(again, subscriberId, `the subscription is back on a new connection (id ${subscriberId} -> ${again})`)
 
       const last = during.at(-1)
-      await waitFor(() => clients.every((c) => c.decoder.lastEventId === last), 15_000, 'clients catch up to the events only the log holds')
+      await until(() => clients.every((c) => c.decoder.lastEventId === last), 'clients catch up to the events only the log holds', 15_000)
       for (let i = 1; i <= 3; i++) published.push(await stream.publish({ data: `after ${i}` }))
       const expected = [...published.slice(0, 5).map((e) => e.id), ...during, ...published.slice(5).map((e) => e.id)]
-      await waitFor(() => clients.every((c) => c.decoder.lastEventId === expected.at(-1)), 5000, 'live delivery resumes')
+      await until(() => clients.every((c) => c.decoder.lastEventId === expected.at(-1)), 'live delivery resumes', 5000)
       const offsets = expected.map((id) => Number(id.split(':')[1]))
       t.same(offsets, Array.from({ length: offsets.length }, (_, i) => i + 1), 'the stream has no hole')
       for (const [i, c] of clients.entries()) {

@@ -6,9 +6,10 @@ import t0, { test } from 'tap'
 import Fastify from 'fastify'
 import sse, { memoryStore, redisStore } from 'fastify-typed-sse'
 import { decodeEvents } from 'fastify-typed-sse/testing'
-import { bodyOf, listen, rawGet, until } from './helpers/app.mjs'
+import { bodyOf, listen, rawGet } from './helpers/app.mjs'
 import { connectClient, requireRedisServer, startRedis } from './helpers/redis-server.mjs'
 import { sseClient, spyStore } from './helpers/replay.mjs'
+import { until } from './helpers/wait.mjs'
 
 const failOn = (t) => {
   const fail = (err) => t.fail(`unexpected ${err?.stack ?? err}`)

@@ -3,6 +3,7 @@
 import { test } from 'tap'
 import { EventSource } from 'undici'
 import { replayApp } from './helpers/replay.mjs'
+import { until } from './helpers/wait.mjs'
 
 test('undici EventSource resumes after the server drops the connection', async (t) => {
   const { app, s } = await replayApp(t, { plugin: { retryMs: 50 } })
@@ -16,10 +17,6 @@ test('undici EventSource resumes after the server drops the connection', async (
   es.onopen = () => { opens++ }
   es.addEventListener('n', (e) => got.push({ n: JSON.parse(e.data).n, id: e.lastEventId }))
   es.addEventListener('reset', () => got.push({ reset: true }))
-  const until = async (predicate, what) => {
-    for (let i = 0; i < 500 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    if (!predicate()) throw new Error(`timed out waiting for ${what}`)
-  }
   await until(() => app.sse.metrics().subscribers === 1, 'the first connection')
   await s.publish({ event: 'n', data: { n: 1 } })
   await until(() => got.length === 1, 'event 1')
@@ -46,10 +43,6 @@ test('an EventSource that reconnects before the first event still resumes (id-on
   t.teardown(() => es.close())
   const got = []
   es.addEventListener('n', (e) => got.push(JSON.parse(e.data).n))
-  const until = async (predicate, what) => {
-    for (let i = 0; i < 500 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
-    if (!predicate()) throw new Error(`timed out waiting for ${what}`)
-  }
   await until(() => app.sse.metrics().subscribers === 1, 'the connection')
   await new Promise((resolve) => setTimeout(resolve, 50)) // the id-only block reaches the client
   for (const socket of sockets) socket.destroy()

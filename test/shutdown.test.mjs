@@ -3,7 +3,8 @@ import Fastify from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
 import sse from 'fastify-typed-sse'
 import { decodeEvents } from 'fastify-typed-sse/testing'
-import { bodyOf, listen, producerCounter, rawGet, until } from './helpers/app.mjs'
+import { bodyOf, listen, producerCounter, rawGet } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 function infinite (producers) {
   return async function * ({ signal }) {

@@ -5,8 +5,9 @@ import { test } from 'tap'
 import http from 'node:http'
 import { once } from 'node:events'
 import { performance } from 'node:perf_hooks'
-import { Connection } from '../dist/esm/connection.js'
-import { rawGet, until } from './helpers/app.mjs'
+import { Connection } from './internals/lib.mjs'
+import { rawGet } from './helpers/app.mjs'
+import { until } from './helpers/wait.mjs'
 
 test('a slow but steady reader is not stalled; a reader that stops is', async (t) => {
   const stallTimeoutMs = 1000

@@ -2,7 +2,7 @@
 // every subscriber; it is internal, so this test loads it from the build directly.
 import { test } from 'tap'
 import { Type } from '@sinclair/typebox'
-import { compileEvents } from '../dist/esm/typed/event-pipeline.js'
+import { compileEvents } from './internals/lib.mjs'
 
 const json = (data) => JSON.stringify(data)
 const events = { progress: Type.Object({ percent: Type.Integer({ maximum: 100 }) }), message: Type.String() }

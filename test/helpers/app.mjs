@@ -26,17 +26,6 @@ export async function listen (app) {
   return app.server.address().port
 }
 
-/** Polls `check` every 5 ms until it is truthy; fails with `what` after `ms` (a hang guard, not a speed check). */
-export async function until (check, what, ms = 5000) {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await check()
-    if (value) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
 /**
  * A raw HTTP/1.1 client on a net.Socket: full control over reading (pause to stop reading,
  * destroy to vanish) and over the exact request bytes. `closed` settles when the server ends

@@ -82,18 +82,6 @@ export function trackErrors (page) {
   return page
 }
 
-/** Polls `predicate` (sync or async) until it holds; fails with `what` after `ms`. */
-export async function waitFor (predicate, what, ms = 10_000) {
-  const deadline = Date.now() + ms
-  let last
-  for (;;) {
-    last = await predicate()
-    if (last) return last
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
-
 /** Waits for a DOM condition inside the page, with a readable failure. */
 export async function waitInPage (page, fn, arg, what, ms = 10_000) {
   try {

@@ -6,6 +6,7 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './redis-server.mjs'
+import { until } from './wait.mjs'
 
 export const NGINX = '/usr/sbin/nginx'
 
@@ -51,13 +52,10 @@ http {
     await exited
     rmSync(dir, { recursive: true, force: true })
   })
-  const deadline = Date.now() + 10_000
-  for (;;) {
+  await until(async () => {
     if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${readLog(dir)}`)
-    if (await canConnect(port)) break
-    if (Date.now() > deadline) throw new Error(`nginx did not listen: ${stderr}${readLog(dir)}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+    return canConnect(port)
+  }, 'nginx to listen').catch((err) => { throw new Error(`${err.message}: ${stderr}${readLog(dir)}`) })
   return { port, url: (path) => `http://127.0.0.1:${port}${path}`, log: () => readLog(dir) }
 }
 

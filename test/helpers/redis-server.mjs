@@ -1,5 +1,6 @@
 // A real redis-server per test file, on a free loopback port, started and stopped by the test.
 // Admin commands go over a raw RESP socket so they never share state with the clients under test.
+import { until } from './wait.mjs'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -203,16 +204,6 @@ export function invariantProblems (items) {
   return problems
 }
 
-/** Polls `check` until it returns true; fails with `message` after `ms`. */
-export async function waitFor (check, ms, message) {
-  const until = Date.now() + ms
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms: ${message}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 /** Collects a live subscription's items in the background. */
 export function collect (subscription) {
   const items = []
@@ -240,7 +231,7 @@ export async function startInstance (t, kind, redisUrl) {
     clearTimeout(timer)
   })
   // A hang guard: a process that loads Fastify and a Redis client can take seconds to start on a loaded machine.
-  await waitFor(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 30_000, `instance ${kind} did not start:\n${out}`)
+  await until(() => /listening on (http:\/\/\S+)/.test(out) || child.exitCode !== null, `instance ${kind} did not start:\n${out}`, 30_000)
   const match = /listening on (http:\/\/\S+)/.exec(out)
   if (match === null) throw new Error(`instance ${kind} exited:\n${out}`)
   return { base: match[1], output: () => out, child }
