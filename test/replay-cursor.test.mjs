@@ -6,6 +6,7 @@ import { injectEvents } from 'fastify-typed-sse/testing'
 import Fastify from 'fastify'
 import sse, { memoryStore } from 'fastify-typed-sse'
 import { replayApp, spyStore, epochOf } from './helpers/replay.mjs'
+import { until } from './helpers/wait.mjs'
 
 async function published (s, n) {
   const out = []
@@ -23,7 +24,8 @@ test('no cursor: an id-only block carries the head, then live events', async (t)
   const { app, s } = await replayApp(t, { store })
   const [, second] = await published(s, 2)
   const pending = connect(app, undefined, 1)
-  setTimeout(() => s.publish({ event: 'tick', data: { i: 3 } }), 30)
+  await until(() => app.sse.metrics().subscribers === 1, 'the client to be live')
+  await s.publish({ event: 'tick', data: { i: 3 } })
   const live = await pending
   t.equal(live.statusCode, 200)
   t.match(live.body, new RegExp(`^:\\n\\nid: ${second.id}\\n\\n`), 'id-only block with the head right after the opening frame')
@@ -52,7 +54,8 @@ test('a cursor at the head gets nothing until the next event', async (t) => {
   const { app, s } = await replayApp(t)
   const events = await published(s, 2)
   const pending = connect(app, events[1].id, 1)
-  setTimeout(() => s.publish({ event: 'tick', data: { i: 3 } }), 30)
+  await until(() => app.sse.metrics().subscribers === 1, 'the client to be live')
+  await s.publish({ event: 'tick', data: { i: 3 } })
   const res = await pending
   t.same(res.events.map((e) => JSON.parse(e.data).i), [3])
   t.notMatch(res.body, /event: reset/)
@@ -126,19 +129,26 @@ test('the trim boundary: first − 1 replays, first − 2 resets', async (t) => 
 
 test('onReset runs after the notice and before live events; its snapshot is validated and id-free', async (t) => {
   const seen = []
+  let entered
+  const inHook = new Promise((resolve) => { entered = resolve })
+  let leave
+  const released = new Promise((resolve) => { leave = resolve })
   const { app, s } = await replayApp(t, {
     subscribe: {
       onReset: async ({ reason, lastEventId, head, send, request }) => {
         seen.push({ reason, lastEventId, head, url: request.url })
         t.throws(() => send({ event: 'snapshot', data: { all: true }, id: 'x' }), { code: 'FST_SSE_REPLAY_ID' })
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        entered()
+        await released
         send({ event: 'snapshot', data: { all: true } })
       }
     }
   })
   await published(s, 1)
   const pending = connect(app, 'zzzzzzzz:1', 3)
-  setTimeout(() => s.publish({ event: 'tick', data: { i: 2 } }), 5) // lands while onReset runs
+  await inHook
+  await s.publish({ event: 'tick', data: { i: 2 } }) // lands while onReset runs
+  leave()
   const res = await pending
   t.same(res.events.map((e) => e.type), ['reset', 'snapshot', 'tick'])
   t.equal(res.events[1].lastEventId, res.events[0].lastEventId, 'the snapshot carries no id of its own')
