@@ -153,9 +153,11 @@ test('a finite stream that ends normally reports how many events it sent', async
 test('a disconnect before the producer function resolves still releases everything', async (t) => {
   const app = await build(t)
   let returned = false
+  let called = false
   let release
   const gate = new Promise((resolve) => { release = resolve })
   app.get('/', (request, reply) => reply.sse(async () => {
+    called = true
     await gate
     return {
       [Symbol.asyncIterator] () {
@@ -165,7 +167,7 @@ test('a disconnect before the producer function resolves still releases everythi
   }))
   const port = await listen(app)
   const client = rawGet(port, '/')
-  await sleep(50)
+  await until(() => called, 'the producer function to be running')
   client.socket.destroy()
   await once(client.socket, 'close')
   release()

@@ -1,5 +1,4 @@
 import t0, { test } from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { injectEvents } from 'fastify-typed-sse/testing'
 import { build } from './helpers/app.mjs'
 
@@ -111,7 +110,7 @@ test('a producer function that fails before the stream starts gives an ordinary 
     throw Object.assign(new Error('job not found'), { statusCode: 404 })
   }))
   app.get('/async', (request, reply) => reply.sse(async () => {
-    await sleep(1)
+    await new Promise((resolve) => setImmediate(resolve))
     throw Object.assign(new Error('forbidden'), { statusCode: 403 })
   }))
   const missing = await app.inject('/missing')

@@ -1,35 +1,36 @@
 import { test } from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeEvents, EventStreamDecoder } from 'fastify-typed-sse/testing'
 import { bodyOf, build, listen, rawGet, timerTracker } from './helpers/app.mjs'
 import { until } from './helpers/wait.mjs'
 
-test('a comment line goes out after heartbeatMs of silence, and never inside an event', async (t) => {
+// When heartbeats fall due is checked against a driven clock in test/internals; here, over a
+// real socket, what they look like and where they may sit.
+test('comment lines fill a silence, and never sit inside an event', async (t) => {
   const app = await build(t, { heartbeatMs: 40 })
-  app.get('/', (request, reply) => reply.sse(async function * ({ signal }) {
+  let client
+  // Heartbeats on the wire, the opening frame aside (each is one write, so one chunk).
+  const heartbeats = () => (client?.text.split(':\n\n').length ?? 1) - 2
+  app.get('/', (request, reply) => reply.sse(async function * () {
     yield { data: 'a\nb' }
-    await sleep(300, undefined, { signal })
+    await until(() => heartbeats() >= 3, 'three heartbeats in the silence')
     yield { data: 'c' }
   }))
   const port = await listen(app)
-  const client = rawGet(port, '/')
+  client = rawGet(port, '/')
   await client.closed
   const body = bodyOf(client.text)
   const comments = []
   const events = []
   new EventStreamDecoder({ onComment: (c) => comments.push(c), onEvent: (e) => events.push(e.data) }).push(body)
-  t.ok(comments.length >= 3, `${comments.length} heartbeats in 300 ms of silence (every 40 ms)`)
+  t.ok(comments.length >= 4, `the opening frame and ${comments.length - 1} heartbeats, all comments`)
   t.same(events, ['a\nb', 'c'], 'events are intact')
   t.match(body, /^:\n\ndata: a\ndata: b\n\n(:\n\n)+data: c\n\n$/, 'heartbeats sit between blocks only')
 })
 
-test('no heartbeat while events keep flowing', async (t) => {
-  const app = await build(t, { heartbeatMs: 100 })
-  app.get('/', (request, reply) => reply.sse(async function * ({ signal }) {
-    for (let i = 0; i < 20; i++) {
-      yield { data: i }
-      await sleep(20, undefined, { signal })
-    }
+test('events written back to back carry no heartbeat', async (t) => {
+  const app = await build(t, { heartbeatMs: 40 })
+  app.get('/', (request, reply) => reply.sse(async function * () {
+    for (let i = 0; i < 20; i++) yield { data: i }
   }))
   const port = await listen(app)
   const client = rawGet(port, '/')
@@ -39,14 +40,22 @@ test('no heartbeat while events keep flowing', async (t) => {
   t.equal(body.split(':\n\n').length - 1, 1, 'only the opening frame is a comment')
 })
 
-test('heartbeats can be turned off', async (t) => {
-  const app = await build(t, { heartbeatMs: false })
-  app.get('/', (request, reply) => reply.sse(async function * ({ signal }) {
-    await sleep(150, undefined, { signal })
+test('heartbeats turned off: no timer runs for an open stream, so nothing can write one', async (t) => {
+  const tracker = timerTracker()
+  t.teardown(() => tracker.stop())
+  const app = await build(t, { heartbeatMs: false, stallTimeoutMs: false })
+  let proceed
+  const checked = new Promise((resolve) => { proceed = resolve })
+  app.get('/', (request, reply) => reply.sse(async function * () {
+    await checked
     yield { data: 'x' }
   }))
   const port = await listen(app)
+  const before = tracker.count
   const client = rawGet(port, '/')
+  await until(() => app.sse.openStreams === 1, 'the stream to open')
+  t.equal(tracker.count, before, 'no interval started')
+  proceed()
   await client.closed
   t.equal(bodyOf(client.text), ':\n\ndata: x\n\n')
 })

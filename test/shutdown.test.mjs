@@ -47,10 +47,14 @@ test('a stream started while closing is ended at once', async (t) => {
   await app.register(sse)
   let handlerRan
   const gate = new Promise((resolve) => { handlerRan = resolve })
+  let closingStarted
+  const closing = new Promise((resolve) => { closingStarted = resolve })
+  // Added after the plugin's own preClose hook, so it runs once the plugin knows it is closing.
+  app.addHook('preClose', async () => { closingStarted() })
   let result
   app.get('/', async (request, reply) => {
     handlerRan()
-    await sleep(100) // close() starts meanwhile
+    await closing
     result = await reply.sse(async function * () { yield { data: 'late' } })
   })
   const port = await listen(app)
