@@ -24,6 +24,7 @@ if (requireRedisServer(t0)) {
 
       const total = 150
       let last
+      let positioned = 0
       const hoppers = [0, 1].map(async (start) => {
         const all = []
         let cursor
@@ -35,6 +36,11 @@ if (requireRedisServer(t0)) {
           // position is the cursor it sent until then: a hopper can reach the last event
           // before the publishers know which one is last.
           const position = () => conn.decoder.lastEventId || cursor
+          if (hops === 0) {
+            // The id-only head block: from here on this client misses nothing.
+            await until(() => conn.decoder.lastEventId !== '', `hopper ${start} positioned`)
+            positioned++
+          }
           try {
             await until(() => all.length + conn.received.length >= target || (last !== undefined && position() === last), `hopper ${start} hop ${hops}`, 10_000)
           } finally {
@@ -47,8 +53,8 @@ if (requireRedisServer(t0)) {
         }
         return { all, hops }
       })
-      // Let both hoppers hold a position before anything is published.
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      // Both hoppers hold a position before anything is published.
+      await until(() => positioned === 2, 'both hoppers positioned')
 
       const post = async (base, i) => {
         const response = await fetch(base + '/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ i }) })

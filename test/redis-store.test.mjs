@@ -112,10 +112,15 @@ if (requireRedisServer(t0)) {
       const sub = await store.subscribe('gone')
       const channel = (await redis.command('PUBSUB', 'CHANNELS', `t${n}:*`))[0]
       t.ok(channel)
+      // A second key whose linger starts after the first one's: once it has run out, the
+      // first one's would have too.
+      const witness = await store.subscribe('witness')
+      const witnessChannel = (await redis.command('PUBSUB', 'CHANNELS', `t${n}:*`)).find((c) => c !== channel)
       await sub.close()
       t.same(await redis.command('PUBSUB', 'NUMSUB', channel), [channel, 1], 'lingering')
+      await witness.close()
       const again = await store.subscribe('gone')
-      await new Promise((resolve) => setTimeout(resolve, 400))
+      await until(async () => (await redis.command('PUBSUB', 'NUMSUB', witnessChannel))[1] === 0, 'the later linger to run out', 3000)
       t.same(await redis.command('PUBSUB', 'NUMSUB', channel), [channel, 1], 'a new subscriber cancels the linger')
       await again.close()
       await until(async () => (await redis.command('PUBSUB', 'NUMSUB', channel))[1] === 0, 'unsubscribed after the linger', 3000)
@@ -155,12 +160,16 @@ if (requireRedisServer(t0)) {
     })
 
     test(`${kind}: age limit on replay`, async (t) => {
-      const { store } = await setup(t, kind, { maxAgeMs: 200 })
+      const { store } = await setup(t, kind, { maxAgeMs: 1000 })
       const head = await store.head('aged')
       await store.append('aged', { data: 'old' })
       t.equal((await store.readAfter('aged', head)).status, 'ok')
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      t.equal((await store.readAfter('aged', head)).reason, 'trimmed', 'older than maxAgeMs counts as trimmed')
+      // The age is Redis's own clock: wait for the event to reach it, then look.
+      const aged = await until(async () => {
+        const result = await store.readAfter('aged', head)
+        return result.status === 'gap' && result
+      }, 'the event to age past maxAgeMs', 5000)
+      t.equal(aged.reason, 'trimmed', 'older than maxAgeMs counts as trimmed')
       const fresh = await store.readAfter('aged', head, { retention: { maxAgeMs: 60_000 } })
       t.equal(fresh.status, 'ok', 'a per-stream retention overrides the default')
     })
