@@ -44,7 +44,7 @@ if (browser !== null) {
   })
 
   test('closing the page stops the job on the server', async (t) => {
-    const { app, base, get } = await startApp(t)
+    const { app, base, get, post } = await startApp(t)
     const context = await browser.newContext()
     t.teardown(() => context.close())
     const page = await openJobs(context, base)
@@ -64,8 +64,15 @@ if (browser !== null) {
     t.equal(job.status, 'cancelled', 'the server cancelled the job')
     t.ok(job.percent < 100, `it stopped part-way (${job.percent}%)`)
     await until(() => app.sse.openStreams === 0, 'the stream to be gone')
-    // It stays stopped: the producer is not running somewhere in the background.
-    await new Promise((resolve) => setTimeout(resolve, 1600))
+    // It stays stopped: the producer is not running somewhere in the background. A job of the
+    // same speed started now is the witness: once it has made a step, the cancelled one would
+    // have made its next step too (its step timer started earlier, for the same duration).
+    const witness = await post('/api/jobs', { speed: 'slow' })
+    const stream = new AbortController()
+    t.teardown(() => stream.abort())
+    await fetch(`${base}/api/jobs/${witness.id}/events`, { headers: { accept: 'text/event-stream' }, signal: stream.signal })
+    await until(async () => (await get(`/api/jobs/${witness.id}`)).body.percent > 0, 'the witness job to make a step', 5_000)
+    stream.abort()
     t.same((await get(`/api/jobs/${id}`)).body, job, 'nothing moved after the cancel')
   })
 

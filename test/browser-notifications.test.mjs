@@ -72,8 +72,13 @@ if (browser !== null) {
     await post('/api/notifications', { to: 'bob', text: 'bob, live again' }, { cookie: alice.cookie })
     await waitInPage(alice.page, () => document.querySelectorAll('#notes li').length === 4, undefined, "alice's last note")
     await waitInPage(bob.page, () => document.querySelectorAll('#notes li').length === 4, undefined, "bob's last note")
-    // Give a stray event (someone else's, or a duplicate) the time to show up before judging.
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // A last note each, as a barrier: delivery is in order, so a stray note (someone else's, or
+    // a duplicate) would show up before it.
+    await post('/api/notifications', { to: 'alice', text: 'alice, last' }, { cookie: bob.cookie })
+    await post('/api/notifications', { to: 'bob', text: 'bob, last' }, { cookie: alice.cookie })
+    const arrived = (text) => [...document.querySelectorAll('#notes li')].some((li) => li.dataset.text === text)
+    await waitInPage(alice.page, arrived, 'alice, last', "alice's barrier note")
+    await waitInPage(bob.page, arrived, 'bob, last', "bob's barrier note")
 
     const aliceNotes = await notesOf(alice.page)
     const bobNotes = await notesOf(bob.page)
@@ -81,15 +86,17 @@ if (browser !== null) {
       { from: 'bob', text: 'hi alice, from bob' },
       { from: 'alice', text: 'note to self' },
       { from: 'bob', text: 'alice, while away' },
-      { from: 'bob', text: 'alice, live again' }
+      { from: 'bob', text: 'alice, live again' },
+      { from: 'bob', text: 'alice, last' }
     ], "alice's inbox: hers only, in order, each once")
     t.same(bobNotes.map(({ from, text }) => ({ from, text })), [
       { from: 'alice', text: 'hi bob, from alice' },
       { from: 'alice', text: 'bob, live 2' },
       { from: 'alice', text: 'bob, while away' },
-      { from: 'alice', text: 'bob, live again' }
+      { from: 'alice', text: 'bob, live again' },
+      { from: 'alice', text: 'bob, last' }
     ], "bob's inbox: his only, in order, each once")
-    t.equal(new Set(aliceNotes.map((n) => n.id)).size, 4, 'alice: distinct ids')
+    t.equal(new Set(aliceNotes.map((n) => n.id)).size, 5, 'alice: distinct ids')
     t.ok(app.sse.metrics().replays >= 2, 'both reconnects were resumed from their ids')
     t.notOk(await alice.page.isVisible('#notice'), 'no reset notice for alice')
     t.notOk(await bob.page.isVisible('#notice'), 'no reset notice for bob')
