@@ -6,19 +6,8 @@ import { test } from 'tap'
 import { createParser } from 'eventsource-parser'
 import { encodeEvent } from 'fastify-typed-sse'
 import { EventStreamDecoder } from 'fastify-typed-sse/testing'
+import { rng } from './helpers/rng.mjs'
 import { show } from './helpers/show.mjs'
-
-// A small seeded generator, so a failure names a seed that reproduces it.
-function rng (seed) {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6D2B79F5) >>> 0
-    let x = s
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const PIECES = ['\r', '\n', '\r\n', '\n\r', '\0', '\u2028', '\u2029', '\u0085', '\u000b', '\u000c', '\uFEFF', ' ', '  ', ':',
   'data: ', 'id: 5', 'event: x', 'retry: 1', 'é', '日本', '😀', '𝄞', 'a', 'b', 'xyz', '{"k":"v"}', '\t']

@@ -6,7 +6,7 @@ import { test } from 'tap'
 import { encodeEvent } from 'fastify-typed-sse'
 import { decodeEvents, injectEvents } from 'fastify-typed-sse/testing'
 import { build } from './helpers/app.mjs'
-import { pick, rng } from './helpers/hostile.mjs'
+import { pick, rng } from './helpers/rng.mjs'
 
 const PIECES = ['a', 'é', '日', '😀', '𝄞', '\uFFFD', ' ', ':', '\uD83D\uDE00']
 const LONE = ['\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uDE00\uD83D'] // high alone, low alone, a pair reversed

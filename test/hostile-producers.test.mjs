@@ -7,7 +7,8 @@ import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import sse from 'fastify-typed-sse'
 import { injectEvents } from 'fastify-typed-sse/testing'
-import { hostileItem, hostileProducer, rng, trapAll } from './helpers/hostile.mjs'
+import { hostileItem, hostileProducer, trapAll } from './helpers/hostile.mjs'
+import { rng } from './helpers/rng.mjs'
 
 const escaped = []
 process.on('unhandledRejection', () => escaped.push('unhandledRejection'))

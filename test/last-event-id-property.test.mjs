@@ -4,7 +4,7 @@
 // treated as absent.
 import { test } from 'tap'
 import { bodyOf, build, listen, rawGet } from './helpers/app.mjs'
-import { pick, rng } from './helpers/hostile.mjs'
+import { pick, rng } from './helpers/rng.mjs'
 
 const MAX = 64
 

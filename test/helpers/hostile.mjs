@@ -1,21 +1,6 @@
 // Generators of hostile values and broken producers for the property tests. Every case is a
 // function of a seeded PRNG, so a failure names a seed that reproduces it.
-
-/** A small seeded generator (mulberry32). */
-export function rng (seed) {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6D2B79F5) >>> 0
-    let x = s
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-export function pick (next, list) {
-  return list[Math.floor(next() * list.length)]
-}
+import { pick } from './rng.mjs'
 
 const TRAPS = ['get', 'set', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'defineProperty', 'deleteProperty',
   'getPrototypeOf', 'setPrototypeOf', 'isExtensible', 'preventExtensions', 'apply', 'construct']
