@@ -2,34 +2,20 @@
 // after a reconnect, before the store knows Redis's clock again), and an outage does not pile
 // listeners onto the application's client.
 import t0, { test } from 'tap'
-import { redisStore } from 'fastify-typed-sse'
-import { CLIENTS, collect, connectClient, requireRedisServer, startRedis } from './helpers/redis-server.mjs'
+import { failOnEscapes } from './helpers/escapes.mjs'
+import { CLIENTS, collect, requireRedisServer, startRedis, storeOn } from './helpers/redis-server.mjs'
 import { until } from './helpers/wait.mjs'
-
-const failOn = (t) => {
-  const fail = (err) => t.fail(`unexpected ${err?.stack ?? err}`)
-  process.on('unhandledRejection', fail)
-  process.on('uncaughtException', fail)
-  t.teardown(() => {
-    process.off('unhandledRejection', fail)
-    process.off('uncaughtException', fail)
-  })
-}
 
 if (requireRedisServer(t0)) {
   const redis = await startRedis()
   t0.teardown(() => redis.stop())
-  let n = 0
 
   const ready = (conn) => conn.kind === 'ioredis' ? conn.client.status === 'ready' : conn.client.isReady === true
 
   for (const kind of CLIENTS) {
     test(`${kind}: appends refused during CLIENT PAUSE right after a reconnect are never stored`, async (t) => {
-      failOn(t)
-      const prefix = `dl${++n}:`
-      const conn = await connectClient(kind, redis.port)
-      const store = redisStore({ client: conn.client, prefix, appendTimeoutMs: 300, positionCheckMs: 0 })
-      t.teardown(async () => { await store.close(); await conn.close() })
+      failOnEscapes(t)
+      const { store, conn, prefix } = await storeOn(t, kind, redis.port, { appendTimeoutMs: 300, positionCheckMs: 0 })
       const sub = collect(await store.subscribe('k'))
       await store.append('k', { data: 'before' })
       await redis.command('CLIENT', 'KILL', 'TYPE', 'normal').catch(() => {})
@@ -51,14 +37,12 @@ if (requireRedisServer(t0)) {
   for (const kind of CLIENTS) {
 
     test(`${kind}: an outage with many waiting commands adds one ready listener, not one per command`, async (t) => {
-      failOn(t)
+      failOnEscapes(t)
       const warnings = []
       const onWarning = (warning) => warnings.push(warning)
       process.on('warning', onWarning)
       t.teardown(() => process.off('warning', onWarning))
-      const conn = await connectClient(kind, redis.port)
-      const store = redisStore({ client: conn.client, prefix: `ml${++n}:`, appendTimeoutMs: 300, readTimeoutMs: 300 })
-      t.teardown(async () => { await store.close(); await conn.close() })
+      const { store, conn } = await storeOn(t, kind, redis.port, { appendTimeoutMs: 300, readTimeoutMs: 300 })
       await store.append('k', { data: 'warm-up' })
       await redis.kill()
       await until(() => !ready(conn), 'the command connection to drop', 2000)

@@ -2,7 +2,7 @@
 // connection, a connection cut mid-append, a paused server and a lost last Pub/Sub message.
 import t0, { test } from 'tap'
 import { redisStore } from 'fastify-typed-sse/redis'
-import { CLIENTS, collect, connectClient, invariantProblems, requireRedisServer, startRedis } from './helpers/redis-server.mjs'
+import { CLIENTS, collect, connectClient, invariantProblems, requireRedisServer, startRedis, storeOn } from './helpers/redis-server.mjs'
 import { startProxy } from './helpers/tcp-proxy.mjs'
 import { until } from './helpers/wait.mjs'
 
@@ -14,12 +14,7 @@ if (requireRedisServer(t0)) {
   let n = 0
   const prefix = () => `f${++n}:`
 
-  async function setup (t, kind, options = {}, port = redis.port) {
-    const conn = await connectClient(kind, port)
-    const store = redisStore({ client: conn.client, prefix: prefix(), ...options })
-    t.teardown(async () => { await store.close(); await conn.close() })
-    return { store, conn }
-  }
+  const setup = (t, kind, options = {}, port = redis.port) => storeOn(t, kind, port, { prefix: prefix(), ...options })
 
   const offsets = (events) => events.map((e) => e.offset)
   const range = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i)

@@ -2,7 +2,7 @@
 import t0, { test } from 'tap'
 import { redisStore } from 'fastify-typed-sse/redis'
 import * as main from 'fastify-typed-sse'
-import { CLIENTS, collect, connectClient, invariantProblems, requireRedisServer, startRedis, statsDelta } from './helpers/redis-server.mjs'
+import { CLIENTS, collect, connectClient, invariantProblems, requireRedisServer, startRedis, storeOn, statsDelta } from './helpers/redis-server.mjs'
 import { until } from './helpers/wait.mjs'
 
 if (requireRedisServer(t0)) {
@@ -11,12 +11,7 @@ if (requireRedisServer(t0)) {
   let n = 0
   const prefix = () => `t${++n}:`
 
-  async function setup (t, kind, options = {}) {
-    const conn = await connectClient(kind, redis.port)
-    const store = redisStore({ client: conn.client, prefix: prefix(), ...options })
-    t.teardown(async () => { await store.close(); await conn.close() })
-    return { store, conn }
-  }
+  const setup = (t, kind, options = {}) => storeOn(t, kind, redis.port, { prefix: prefix(), ...options })
 
   test('the main entry exports redisStore too', async (t) => {
     t.equal(main.redisStore, redisStore)

@@ -4,37 +4,19 @@
 // after its request was accepted.
 import t0, { test } from 'tap'
 import Fastify from 'fastify'
-import sse, { memoryStore, redisStore } from 'fastify-typed-sse'
+import sse, { memoryStore } from 'fastify-typed-sse'
 import { decodeEvents } from 'fastify-typed-sse/testing'
 import { bodyOf, listen, rawGet } from './helpers/app.mjs'
-import { connectClient, requireRedisServer, startRedis } from './helpers/redis-server.mjs'
+import { failOnEscapes } from './helpers/escapes.mjs'
+import { requireRedisServer, startRedis, storeOn } from './helpers/redis-server.mjs'
 import { sseClient, spyStore } from './helpers/replay.mjs'
 import { until } from './helpers/wait.mjs'
-
-const failOn = (t) => {
-  const fail = (err) => t.fail(`unexpected ${err?.stack ?? err}`)
-  process.on('unhandledRejection', fail)
-  process.on('uncaughtException', fail)
-  t.teardown(() => {
-    process.off('unhandledRejection', fail)
-    process.off('uncaughtException', fail)
-  })
-}
 
 const stores = [{ name: 'memory', make: async () => memoryStore({ maxBytes: 64 * 1024 * 1024, maxTotalBytes: 256 * 1024 * 1024 }) }]
 if (requireRedisServer(t0)) {
   const redis = await startRedis()
   t0.teardown(() => redis.stop())
-  let n = 0
-  stores.push({
-    name: 'redis',
-    make: async (t) => {
-      const conn = await connectClient('ioredis', redis.port)
-      const store = redisStore({ client: conn.client, prefix: `rb${++n}:` })
-      t.teardown(async () => { await store.close(); await conn.close() })
-      return store
-    }
-  })
+  stores.push({ name: 'redis', make: async (t) => (await storeOn(t, 'ioredis', redis.port)).store })
 }
 
 /** An app whose route records, per connection, the largest queue the plugin left in front of the client. */
@@ -61,7 +43,7 @@ async function boundedApp (t, store, plugin) {
 
 for (const { name, make } of stores) {
   test(`${name}: clients resuming from far behind that do not read hold at most maxBufferedBytes plus one event each`, async (t) => {
-    failOn(t)
+    failOnEscapes(t)
     const maxBufferedBytes = 256 * 1024
     const store = await make(t)
     const { app, s, peaks, port } = await boundedApp(t, store, { maxBufferedBytes, stallTimeoutMs: false, heartbeatMs: false })
@@ -91,7 +73,7 @@ for (const { name, make } of stores) {
   })
 
   test(`${name}: a handler that publishes right after subscribe() without awaiting it loses nothing`, async (t) => {
-    failOn(t)
+    failOnEscapes(t)
     const store = await make(t)
     const app = Fastify()
     await app.register(sse, { store })
@@ -112,7 +94,7 @@ for (const { name, make } of stores) {
   })
 
   test(`${name}: a client that publishes once the stream is open gets every event, on a fresh stream`, async (t) => {
-    failOn(t)
+    failOnEscapes(t)
     const store = await make(t)
     const app = Fastify()
     await app.register(sse, { store })
@@ -134,7 +116,7 @@ for (const { name, make } of stores) {
 }
 
 test('a connection still being positioned is not counted as a subscriber', async (t) => {
-  failOn(t)
+  failOnEscapes(t)
   const store = spyStore(memoryStore())
   let release
   const gate = new Promise((resolve) => { release = resolve })
@@ -159,7 +141,7 @@ test('a connection still being positioned is not counted as a subscriber', async
 
 if (stores.length > 1) {
   test('redis, defaults: a client 1,000 events of 64 KiB behind resumes (reads paged and bounded in bytes)', async (t) => {
-    failOn(t)
+    failOnEscapes(t)
     const store = await stores[1].make(t)
     const app = Fastify()
     await app.register(sse, { store })

@@ -1,6 +1,5 @@
 // A real redis-server per test file, on a free loopback port, started and stopped by the test.
 // Admin commands go over a raw RESP socket so they never share state with the clients under test.
-import { until } from './wait.mjs'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -9,7 +8,9 @@ import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { redisStore } from 'fastify-typed-sse/redis'
 import { EventStreamDecoder } from 'fastify-typed-sse/testing'
+import { until } from './wait.mjs'
 
 export const CLIENTS = ['ioredis', 'node-redis']
 
@@ -178,6 +179,20 @@ export async function connectClient (kind, port, extra = {}) {
   client.on('error', () => {})
   await client.connect()
   return { kind, client, close: async () => { try { client.destroy() } catch {} } }
+}
+
+let prefixes = 0
+
+/**
+ * A Redis store on its own client of the given kind and its own key prefix (unless one is
+ * given), both closed when `t` ends.
+ */
+export async function storeOn (t, kind, port, options = {}) {
+  const conn = await connectClient(kind, port)
+  const prefix = options.prefix ?? `t${process.pid}s${++prefixes}:`
+  const store = redisStore({ client: conn.client, ...options, prefix })
+  t.teardown(async () => { await store.close(); await conn.close() })
+  return { store, conn, prefix }
 }
 
 /**
