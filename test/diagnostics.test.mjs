@@ -4,7 +4,7 @@
 import { test } from 'tap'
 import diagnostics from 'node:diagnostics_channel'
 import { buildApp } from '../example-app/app.mjs'
-import { build, listen, rawGet } from './helpers/app.mjs'
+import { build, listen, rawGet, startPathRoutes } from './helpers/app.mjs'
 import { until } from './helpers/wait.mjs'
 
 function record (t, names) {
@@ -23,15 +23,8 @@ const ALL = ['open', 'end'].map((n) => `fastify-typed-sse:stream:${n}`)
 test('stream:open and stream:end, once each per stream, with the end reason, on every start path', async (t) => {
   const seen = record(t, ALL)
   const app = await build(t, { maxStreams: 4 })
-  app.get('/source', (request, reply) => reply.sse([{ data: 'a' }]))
+  startPathRoutes(app, 'a')
   app.get('/fail', (request, reply) => reply.sse(function * () { throw new Error('boom') }))
-  app.get('/open', (request, reply) => {
-    const s = reply.sse.open()
-    s.send({ data: 'a' })
-    s.close()
-    return s.done
-  })
-  app.get('/sub', (request, reply) => reply.sse.subscribe('feed'))
   const port = await listen(app)
   for (const path of ['/source', '/fail', '/open']) await rawGet(port, path).closed
   const sub = rawGet(port, '/sub')

@@ -5,20 +5,13 @@
 // the grammar (with a model of their meaning) and hostile ones (huge, many parameters, odd
 // whitespace, bad q-values) must get 200 or 406, never a 500, quickly.
 import { test } from 'tap'
-import { build, listen, rawGet } from './helpers/app.mjs'
+import { build, listen, rawGet, startPathRoutes } from './helpers/app.mjs'
 import { rng, pick } from './helpers/rng.mjs'
 import { until } from './helpers/wait.mjs'
 
 async function setup (t) {
   const app = await build(t)
-  app.get('/stream', (request, reply) => reply.sse([{ data: 'hi' }]))
-  app.get('/open', (request, reply) => {
-    const stream = reply.sse.open()
-    stream.send({ data: 'hi' })
-    stream.close()
-    return stream.done
-  })
-  app.get('/sub', (request, reply) => reply.sse.subscribe('feed'))
+  startPathRoutes(app, 'hi')
   app.get('/dual', { sse: { alternative: 'application/json' } }, (request, reply) => {
     if (!reply.sse.accepted) return { snapshot: true }
     return reply.sse([{ data: 'live' }])
@@ -61,7 +54,7 @@ function modelQ (ranges, key) {
 test('no Accept, */*, text/*, text/event-stream and browser defaults get the stream on every start path', async (t) => {
   const app = await setup(t)
   for (const accept of [undefined, '*/*', 'text/*', 'text/event-stream', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8']) {
-    for (const url of ['/stream', '/open', '/sub']) {
+    for (const url of ['/source', '/open', '/sub']) {
       const res = await app.inject({ url, headers: accept === undefined ? {} : { accept }, payloadAsStream: true })
       t.equal(res.statusCode, 200, `${url} with ${accept}`)
       t.match(res.headers['content-type'], 'text/event-stream')
@@ -73,7 +66,7 @@ test('no Accept, */*, text/*, text/event-stream and browser defaults get the str
 test('a client that does not accept an event stream gets 406 with a coded, readable body, before any stream starts', async (t) => {
   const app = await setup(t)
   for (const accept of ['application/json', 'text/event-stream;q=0', 'text/html, */*;q=0', 'text/event-stream;charset=latin1']) {
-    for (const url of ['/stream', '/open', '/sub']) {
+    for (const url of ['/source', '/open', '/sub']) {
       const res = await app.inject({ url, headers: { accept } })
       t.equal(res.statusCode, 406, `${url} with ${accept}`)
       t.equal(res.json().code, 'FST_SSE_NOT_ACCEPTABLE')
@@ -106,7 +99,7 @@ test('generated Accept headers agree with the model of RFC 9110 (406 exactly whe
     const ranges = Array.from({ length: 1 + Math.floor(next() * 5) }, () => genRange(next))
     const accept = ranges.map((r) => r.text).join(pick(next, [',', ', ', ' ,\t', ',,']))
     const es = modelQ(ranges, 'specificity')
-    const res = await app.inject({ url: '/stream', headers: { accept } })
+    const res = await app.inject({ url: '/source', headers: { accept } })
     t.equal(res.statusCode, es.q > 0 ? 200 : 406, `seed 0xacce97 #${i}: ${JSON.stringify(accept)}`)
     const json = modelQ(ranges, 'json')
     const dual = await app.inject({ url: '/dual', headers: { accept } })
@@ -137,7 +130,7 @@ test('hostile Accept headers: huge, many parameters, odd whitespace, bad q; 200 
   }
   for (const accept of headers) {
     const started = performance.now()
-    const res = await app.inject({ url: '/stream', headers: { accept } })
+    const res = await app.inject({ url: '/source', headers: { accept } })
     t.ok(res.statusCode === 200 || res.statusCode === 406, `status ${res.statusCode} for ${JSON.stringify(accept.slice(0, 60))}`)
     t.ok(performance.now() - started < 2000, 'answered promptly')
     const dual = await app.inject({ url: '/dual', headers: { accept } })
@@ -148,11 +141,11 @@ test('hostile Accept headers: huge, many parameters, odd whitespace, bad q; 200 
 test('over a real socket: 406 carries a JSON body and the connection stays usable', async (t) => {
   const app = await setup(t)
   const port = await listen(app)
-  const refused = rawGet(port, '/stream', { accept: 'application/json' })
+  const refused = rawGet(port, '/source', { accept: 'application/json' })
   await refused.closed
   t.match(refused.text, /^HTTP\/1.1 406/)
   t.match(refused.text, 'FST_SSE_NOT_ACCEPTABLE')
-  const ok = rawGet(port, '/stream', { accept: 'text/event-stream' })
+  const ok = rawGet(port, '/source', { accept: 'text/event-stream' })
   await ok.closed
   t.match(ok.text, /^HTTP\/1.1 200/)
   t.match(ok.text, 'data: hi')

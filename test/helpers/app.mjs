@@ -106,6 +106,23 @@ export function countingProducer (seen, ms = 10) {
   }
 }
 
+/**
+ * One route per way a stream starts, each sending `data` once: `/source` (reply.sse with a
+ * source), `/open` (a pushed stream) and `/sub` (a subscription to the `feed` stream, which
+ * sends nothing until something is published). Returns their paths.
+ */
+export function startPathRoutes (app, data = 'hi') {
+  app.get('/source', (request, reply) => reply.sse([{ data }]))
+  app.get('/open', (request, reply) => {
+    const stream = reply.sse.open()
+    stream.send({ data })
+    stream.close()
+    return stream.done
+  })
+  app.get('/sub', (request, reply) => reply.sse.subscribe('feed'))
+  return ['/source', '/open', '/sub']
+}
+
 /** A route that opens a push stream and hands it to the test through `holder.stream`. */
 export function pushRoute (app, holder) {
   app.get('/', (request, reply) => {
