@@ -87,7 +87,7 @@ test('blocks written in one tick leave in one write; a full batch leaves at once
 test('stall: a client that stops reading is dropped exactly stallTimeoutMs after writes were refused', async (t) => {
   const { clock, res, conn } = open({ heartbeatMs: 0, stallTimeoutMs: 1000 }, { highWaterMark: 10 })
   const ends = []
-  conn.onEnd((reason) => ends.push(reason))
+  conn.onEnd({ connectionEnded: (c) => ends.push(c.reason) })
   t.equal(conn.write('data: refused by a full queue\n\n'), true)
   await flushed()
   t.equal(conn.flush(), false, 'the queue is full: not writable')
@@ -160,21 +160,20 @@ test('every way a stream ends settles it once, with the first reason', async (t)
   ]) {
     const c = open()
     const reasons = []
-    const owner = { removed: [], remove: (conn) => owner.removed.push(conn) }
-    c.conn.owner = owner
-    c.conn.onEnd((r) => reasons.push(['first', r]))
-    c.conn.onEnd((r) => reasons.push(['second', r]))
+    const listener = (name) => ({ connectionEnded: (conn) => reasons.push([name, conn.reason]) })
+    c.conn.onEnd(listener('first'))
+    c.conn.onEnd(listener('second'))
+    c.conn.onEnd(listener('third'))
     const signal = c.conn.signal
     act(c)
     c.conn.end('end')
     c.conn.destroy('stalled')
     c.res.gone()
-    t.same(reasons, [['first', expected], ['second', expected]], `${how}: each listener once`)
+    t.same(reasons, [['first', expected], ['second', expected], ['third', expected]], `${how}: each listener once, in the order added`)
     t.equal(c.conn.reason, expected, `${how}: the first reason wins`)
     t.ok(signal.aborted, `${how}: the signal is aborted`)
-    t.same(owner.removed, [c.conn], `${how}: the owner is told once`)
     const late = []
-    c.conn.onEnd((r) => late.push(r))
+    c.conn.onEnd({ connectionEnded: (conn) => late.push(conn.reason) })
     t.same(late, [expected], `${how}: a listener added after the end runs at once`)
     t.equal(c.res.listenerCount('close'), 0, `${how}: no listener left on the response`)
     t.equal(c.res.listenerCount('drain'), 0)

@@ -152,7 +152,7 @@ test('shutdown: every stream gets the last block then ends, and the timer stops 
   const streams = Array.from({ length: 3 }, () => open())
   for (const [i, s] of streams.entries()) {
     s.conn.write(`data: pending ${i}\n\n`)
-    s.conn.onEnd((reason) => order.push([i, reason, s.res.text]))
+    s.conn.onEnd({ connectionEnded: (conn) => order.push([i, conn.reason, s.res.text]) })
   }
   reg.endAll('shutdown', 'event: shutdown\ndata: bye\n\n')
   t.same(order, streams.map((s, i) => [i, 'shutdown', `data: pending ${i}\n\nevent: shutdown\ndata: bye\n\n`]),

@@ -3,7 +3,7 @@
 // being positioned, a broken store subscription and shutdown order. Each race is staged by
 // holding a store call until the test releases it, never by timing.
 import { test } from 'tap'
-import { Channels, Connection, Counters, Hub, Registry, Subscriber, memoryStore } from './lib.mjs'
+import { Connection, Counters, Hub, Registry, Subscriber, Topics, memoryStore } from './lib.mjs'
 import { FakeResponse, deferred, manualTimer, settled } from './fakes.mjs'
 import { decodeEvents } from 'fastify-typed-sse/testing'
 
@@ -52,15 +52,16 @@ function setup ({ store = gatedStore(), maxBufferedBytes = 1024 * 1024, stream =
   const counters = new Counters()
   const logged = []
   const log = { error: (o, m) => logged.push(['error', m]), warn: (o, m) => logged.push(['warn', m]) }
-  const hub = new Hub(store.store, registry, counters, log, maxBufferedBytes)
-  const channel = new Channels({ store: store.store, counters, serializer: (d) => JSON.stringify(d), maxEventBytes: 1024 * 1024 }).declare('s', stream)
+  const hub = new Hub(store.store, counters, log)
+  const deps = { hub, store: store.store, counters, log, maxBufferedBytes }
+  const channel = new Topics({ store: store.store, counters, serializer: (d) => JSON.stringify(d), maxEventBytes: 1024 * 1024 }).declare('s', stream)
   const connect = ({ cursor = ABSENT, head = null, extras = null, resOptions } = {}) => {
     const res = new FakeResponse(resOptions)
     const conn = new Connection(res, options, 0)
     registry.add(conn)
-    const subscriber = new Subscriber(conn, extras)
-    conn.owner = subscriber
-    const started = subscriber.start(hub, channel, 's', cursor, head)
+    const subscriber = new Subscriber(conn, deps, extras)
+    conn.onEnd(subscriber)
+    const started = subscriber.start(channel, 's', cursor, head)
     return { res, conn, subscriber, started, events: () => decodeEvents(res.text) }
   }
   const publish = (i) => channel.publish({ event: 'tick', data: { i } })
