@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { Type } from 'typebox'
 import sse from 'fastify-typed-sse'
+import { swaggerModes } from './helpers/swagger-modes.mjs'
 import { launchBrowser, screenshot, trackErrors, waitInPage } from './helpers/browser.mjs'
 
 const events = {
@@ -14,12 +15,7 @@ const events = {
   finished: Type.Object({ ok: Type.Boolean() })
 }
 
-const modes = {
-  '2.0': { swagger: { info: { title: 'jobs', version: '1.0.0' } } },
-  '3.0.3': { openapi: { openapi: '3.0.3', info: { title: 'jobs', version: '1.0.0' } } },
-  '3.1.0': { openapi: { openapi: '3.1.0', info: { title: 'jobs', version: '1.0.0' } } },
-  '3.2.0': { openapi: { openapi: '3.2.0', info: { title: 'jobs', version: '1.0.0' } } }
-}
+const modes = swaggerModes
 
 async function startDocs (t, mode) {
   const app = Fastify()

@@ -8,6 +8,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { Type } from 'typebox'
 import { Type as Type034 } from '@sinclair/typebox'
 import sse from 'fastify-typed-sse'
+import { swaggerModes } from './helpers/swagger-modes.mjs'
 
 const events = {
   progress: Type.Object({ step: Type.String(), percent: Type.Integer({ minimum: 0, maximum: 100 }) }),
@@ -16,12 +17,7 @@ const events = {
 }
 const ITEM = 'x-sse-item-schema'
 
-const modes = {
-  '2.0': { swagger: { info: { title: 'jobs', version: '1.0.0' } } },
-  '3.0.3': { openapi: { openapi: '3.0.3', info: { title: 'jobs', version: '1.0.0' } } },
-  '3.1.0': { openapi: { openapi: '3.1.0', info: { title: 'jobs', version: '1.0.0' } } },
-  '3.2.0': { openapi: { openapi: '3.2.0', info: { title: 'jobs', version: '1.0.0' } } }
-}
+const modes = swaggerModes
 
 async function documentIn (t, mode) {
   const app = Fastify()
