@@ -224,9 +224,13 @@ export function open (runtime: Runtime, reply: FastifyReply, controller?: AbortC
   reply.hijack()
   const res = reply.raw
   res.writeHead(reply.statusCode, streamHeaders(reply))
+  // The head leaves on its own, now: Node keeps it on the response for the stream's whole life,
+  // as the tree of some twenty small strings it was built from unless it is written alone (the
+  // socket write flattens it). That tree was about 600 bytes of every idle subscriber.
+  res.flushHeaders()
   const conn = new Connection(res as unknown as RawResponse, options, performance.now(), controller)
-  // Headers leave with the first frame, so clients and `inject({ payloadAsStream })` see the
-  // stream at once instead of waiting for the first event.
+  // The opening frame follows at the end of the tick, so clients and `inject({ payloadAsStream })`
+  // see the stream at once instead of waiting for the first event.
   conn.write(options.openFrame, false)
   if (res.destroyed) {
     conn.destroy('client')
