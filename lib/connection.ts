@@ -121,7 +121,7 @@ export class Connection {
       this.batch = chunk
       if ((this.flags & SCHEDULED) === 0) {
         this.flags |= SCHEDULED | WROTE
-        process.nextTick(flushConnection, this)
+        if (due.push(this) === 1) process.nextTick(flushDue)
       } else {
         this.flags |= WROTE
       }
@@ -154,7 +154,13 @@ export class Connection {
   /** The end-of-tick flush scheduled by {@link write}. */
   flushScheduled (): void {
     this.flags &= ~SCHEDULED
-    this.flush()
+    try {
+      this.flush()
+    } catch {
+      // Nobody is on the stack to tell, and the connections flushed after this one must still be:
+      // a response that cannot be written to is dropped, and the client reconnects.
+      this.destroy('error')
+    }
   }
 
   /** Writes the queued batch now. Returns false when the client is not keeping up. */
@@ -280,6 +286,13 @@ class Blocked {
   waiters: Array<() => void> | null = null
 }
 
-function flushConnection (conn: Connection): void {
-  conn.flushScheduled()
+// Connections with a batch to write at the end of this tick. One callback flushes them all: a
+// publish reaches every subscriber in one turn, and a scheduled callback per connection cost
+// more than the bookkeeping of the writes themselves.
+let due: Connection[] = []
+
+function flushDue (): void {
+  const list = due
+  due = []
+  for (const conn of list) conn.flushScheduled()
 }

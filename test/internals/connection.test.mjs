@@ -190,3 +190,26 @@ test('end() sends the last block before ending; a signal asked for after the end
   t.equal(res.chunks.length, 1, 'the scheduled flush writes nothing more')
   t.ok(conn.signal.aborted)
 })
+
+test('every connection written in one tick is flushed at its end, each in one write, whatever one response throws', async (t) => {
+  const opened = Array.from({ length: 50 }, () => open())
+  const broken = opened[10]
+  broken.res.write = () => { throw new TypeError('this response cannot be written to') }
+  for (const { conn } of opened) {
+    conn.write('data: a\n\n')
+    conn.write('data: b\n\n')
+  }
+  t.ok(opened.every(({ res }) => res.chunks.length === 0), 'nothing is written within the tick')
+  await flushed()
+  for (const [i, { res, conn }] of opened.entries()) {
+    if (i === 10) continue
+    t.same(res.chunks, ['data: a\n\ndata: b\n\n'], `connection ${i}: both blocks in one write`)
+    t.equal(conn.reason, undefined)
+  }
+  t.equal(broken.conn.reason, 'error', 'the response that threw is dropped')
+  t.ok(broken.res.destroyed)
+  // A later tick still flushes: the throw left nothing stuck.
+  opened[11].conn.write('data: c\n\n')
+  await flushed()
+  t.same(opened[11].res.chunks.at(-1), 'data: c\n\n')
+})
