@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { logSafely } from '../safe-log.js'
 import { encodeFrame, idOnlyFrame } from '../encode.js'
 import { epochOf } from '../event-id.js'
 import type { Counters } from './metrics.js'
@@ -106,7 +107,7 @@ export class Feed {
       throw err
     }
     if (this.closed) {
-      live.close().catch((err: unknown) => this.host.log.warn({ err, key: this.key }, 'closing a replay store subscription failed'))
+      live.close().catch((err: unknown) => logSafely(this.host.log, 'warn', { err, key: this.key }, 'closing a replay store subscription failed'))
       return
     }
     this.live = live
@@ -128,7 +129,7 @@ export class Feed {
     // and resume from their last id, which re-attaches a fresh subscription.
     if (failure !== undefined) {
       this.host.counters.storeErrors++
-      this.host.log.error({ err: failure, key: this.key }, 'replay store subscription failed; disconnecting its subscribers')
+      logSafely(this.host.log, 'error', { err: failure, key: this.key }, 'replay store subscription failed; disconnecting its subscribers')
     }
     this.host.forget(this)
     this.closed = true
@@ -146,7 +147,7 @@ export class Feed {
       chunk = encodeFrame({ event: event.event, id: event.id }, event.data)
     } catch (err) {
       // Only a store handing back what publish() never accepts gets here.
-      this.host.log.error({ err, key: this.key, id: event.id }, 'replay store returned an event that cannot be framed; skipped')
+      logSafely(this.host.log, 'error', { err, key: this.key, id: event.id }, 'replay store returned an event that cannot be framed; skipped')
       return
     }
     this.current = event
@@ -184,7 +185,7 @@ export class Feed {
     try {
       await live.close()
     } catch (err) {
-      this.host.log.warn({ err, key: this.key }, 'closing a replay store subscription failed')
+      logSafely(this.host.log, 'warn', { err, key: this.key }, 'closing a replay store subscription failed')
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import type { Connection, EndListener } from '../connection.js'
+import { logSafely } from '../safe-log.js'
 import { encodeFrame, idOnlyFrame, type SseItem } from '../encode.js'
 import type { Topic, FilterEvent, ResetContext, SubscribeOptions } from './topics.js'
 import { FST_SSE_INVALID_OPTION } from '../errors.js'
@@ -242,7 +243,7 @@ export class Subscriber implements EndListener, FeedListener {
       } catch (err) {
         if (conn.closed || this.feed === null) return
         counters.storeErrors++
-        log.error({ err, key }, 'replay store read failed mid-replay; the client gets a reset notice')
+        logSafely(log, 'error', { err, key }, 'replay store read failed mid-replay; the client gets a reset notice')
         const head = await store.head(key)
         if (conn.closed) return
         await this.reset('lost', head, reported)
@@ -309,7 +310,7 @@ export class Subscriber implements EndListener, FeedListener {
     try {
       return filter(view as unknown as FilterEvent) === true
     } catch (err) {
-      this.deps.log.error({ err, key: this.feed?.key, id: event.id }, 'subscribe filter threw; event not sent to this connection')
+      logSafely(this.deps.log, 'error', { err, key: this.feed?.key, id: event.id }, 'subscribe filter threw; event not sent to this connection')
       return false
     }
   }
@@ -335,7 +336,7 @@ export class Subscriber implements EndListener, FeedListener {
     try {
       await hook(context)
     } catch (err) {
-      reply.log.error({ err }, 'onReset hook failed; live events resume without its snapshot')
+      logSafely(reply.log, 'error', { err }, 'onReset hook failed; live events resume without its snapshot')
     }
   }
 
@@ -359,7 +360,7 @@ export class Subscriber implements EndListener, FeedListener {
   private fail (err: unknown): void {
     if (this.conn.closed || this.feed === null) return
     this.deps.counters.storeErrors++
-    this.deps.log.error({ err, key: this.feed?.key }, 'replay store failed while serving a subscriber; disconnecting it')
+    logSafely(this.deps.log, 'error', { err, key: this.feed?.key }, 'replay store failed while serving a subscriber; disconnecting it')
     this.conn.end('error')
   }
 }

@@ -1,3 +1,4 @@
+import { logSafely } from '../safe-log.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { encodeFrame, encodeItem, encodeJsonFrame, jsonSerializer, type DataSerializer, type ItemEncoder, type SseItem } from '../encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from '../errors.js'
@@ -102,7 +103,7 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
     } catch (err) {
       // Only an invalid item is skipped: a malformed event name, id or an oversized frame stays an error.
       if (!isInvalidItem(err)) throw err
-      log?.warn({ err }, 'event stream item skipped')
+      if (log !== undefined) logSafely(log, 'warn', { err }, 'event stream item skipped')
       return ''
     }
   }

@@ -6,6 +6,7 @@ import { test } from 'tap'
 import { Connection, Counters, Hub, Registry, Subscriber, Topics, memoryStore } from './lib.mjs'
 import { FakeResponse, deferred, manualTimer, settled } from './fakes.mjs'
 import { decodeEvents } from 'fastify-typed-sse/testing'
+import { trapAll } from '../helpers/hostile.mjs'
 
 const ABSENT = { status: 'absent' }
 
@@ -45,13 +46,13 @@ function gatedStore (inner = memoryStore()) {
   return { store, calls, hold, inner }
 }
 
-function setup ({ store = gatedStore(), maxBufferedBytes = 1024 * 1024, stream = {} } = {}) {
+function setup ({ store = gatedStore(), maxBufferedBytes = 1024 * 1024, stream = {}, log: given } = {}) {
   const timer = manualTimer()
   const options = { heartbeatMs: 0, stallTimeoutMs: 0, maxStreams: Infinity, maxStreamsPerKey: Infinity, maxBufferedBytes, reconnectFrame: '', limitFrame: () => '', now: () => 0, every: timer.every }
   const registry = new Registry(options)
   const counters = new Counters()
   const logged = []
-  const log = { error: (o, m) => logged.push(['error', m]), warn: (o, m) => logged.push(['warn', m]) }
+  const log = given ?? { error: (o, m) => logged.push(['error', m]), warn: (o, m) => logged.push(['warn', m]) }
   const hub = new Hub(store.store, counters, log)
   const deps = { hub, store: store.store, counters, log, maxBufferedBytes }
   const channel = new Topics({ store: store.store, counters, serializer: (d) => JSON.stringify(d), maxEventBytes: 1024 * 1024 }).declare('s', stream)
@@ -190,6 +191,44 @@ test('a store subscription that breaks disconnects its subscribers; the next att
   await again.started
   t.equal(s.store.calls.subscribe, 2, 'a fresh store subscription')
   t.equal(again.conn.closed, false)
+})
+
+test('a logger that throws stops nothing: a filter that throws, a broken store subscription', async (t) => {
+  // Every log call throws a value whose every property access throws too.
+  const thrower = () => { throw trapAll() }
+  const log = { error: thrower, warn: thrower, debug: thrower, info: thrower }
+  const inner = memoryStore()
+  const store = gatedStore(inner)
+  let fail
+  const subscribe = store.store.subscribe
+  store.store.subscribe = async (key) => {
+    const live = await subscribe(key)
+    const broken = new Promise((resolve, reject) => { fail = reject })
+    return {
+      close: () => live.close(),
+      async * [Symbol.asyncIterator] () {
+        for await (const item of live) {
+          yield item
+          if (item.type === 'event' && item.event.offset === 2) await broken
+        }
+      }
+    }
+  }
+  const s = setup({ store, log })
+  const filtered = s.connect({ extras: { filter: () => { throw trapAll() }, onReset: null, reply: null } })
+  const plain = s.connect()
+  await Promise.all([filtered.started, plain.started])
+  await s.publish(1)
+  await s.publish(2)
+  await settled()
+  t.same(numbers(plain), [1, 2], 'the subscriber after the one whose filter threw got every event')
+  t.same(numbers(filtered), [], 'a filter that throws withholds the event')
+  t.equal(filtered.conn.closed, false, 'and keeps the connection')
+  fail(trapAll())
+  await settled()
+  t.equal(filtered.conn.reason, 'error', 'a broken store subscription still disconnects')
+  t.equal(plain.conn.reason, 'error')
+  t.equal(s.hub.feeds.size, 0)
 })
 
 test('shutdown: streams end first, then the hub closes every store subscription', async (t) => {
