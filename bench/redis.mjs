@@ -87,7 +87,11 @@ async function main () {
       const second = redisStore({ client: other.client, prefix: `bench-${kind}:` })
       const subs = await Promise.all(Array.from({ length: 100 }, () => store.subscribe('cmd')))
       const remote = await second.subscribe('cmd')
-      const drain = [...subs, remote].map(async (sub) => { for await (const item of sub) void item })
+      const drain = [...subs, remote].map(async (sub) => {
+        let received = 0
+        for await (const item of sub) if (item.type === 'event') received++
+        return received
+      })
       const publishes = 1000
       const before = await redis.commandStats()
       for (let i = 0; i < publishes; i++) await store.append('cmd', { data })
@@ -140,10 +144,12 @@ async function fanout ({ mode, n, events, redisUrl }) {
     const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity })
     const latencies = []
     let connected = 0
+    let onAllConnected
+    const allConnected = new Promise((resolve) => { onAllConnected = resolve })
     const requests = []
     for (let i = 0; i < n; i++) {
       requests.push(http.get(b + '/s', { agent }, (response) => {
-        connected++
+        if (++connected === n) onAllConnected()
         let buffer = ''
         response.setEncoding('utf8')
         response.on('data', (chunk) => {
@@ -160,7 +166,7 @@ async function fanout ({ mode, n, events, redisUrl }) {
       }).on('error', () => {}))
       if (i % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 10))
     }
-    while (connected < n) await new Promise((resolve) => setTimeout(resolve, 50))
+    await allConnected
     await new Promise((resolve) => setTimeout(resolve, 500))
     for (let i = 0; i < events; i++) {
       await fetch(a + '/pub', { method: 'POST' })

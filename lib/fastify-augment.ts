@@ -1,7 +1,7 @@
 import type {
-  ContextConfigDefault, FastifyBaseLogger, FastifyInstance, FastifySchema, FastifyTypeProvider,
+  ContextConfigDefault, FastifyBaseLogger, FastifySchema, FastifyTypeProvider,
   FastifyTypeProviderDefault, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerBase,
-  RawServerDefault, RouteGenericInterface, RouteHandlerMethod, RouteOptions, RouteShorthandOptions,
+  RawServerDefault, RouteGenericInterface, RouteHandlerMethod, RouteOptions,
   RouteShorthandOptionsWithHandler
 } from 'fastify'
 import type { EventMap } from './typed/event-types.js'

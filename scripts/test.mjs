@@ -1,4 +1,4 @@
-// `npm test`: build, type-check, the tap suite, the type tests, the package check and the
+// `npm test`: lint, build, type-check, the tap suite, the type tests, the package check and the
 // published types under each module setting (scripts/type-matrix.mjs), in that
 // order, stopping at the first failure. Ends with one plain "N passed, N failed" line for the
 // tap suite, so the result is readable without knowing tap's report format.
@@ -10,6 +10,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bin = (pkg, file) => join(root, 'node_modules', pkg, file)
 
 const steps = [
+  ['lint', [bin('eslint', 'bin/eslint.js'), '.']],
   ['build', [join(root, 'scripts/build.mjs'), '--clean']],
   ['type-check', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit']],
   ['tap', [bin('tap', 'dist/esm/run.mjs'), ...process.argv.slice(2)], true],

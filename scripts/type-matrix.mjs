@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const out = join(root, 'test-artifacts/type-matrix')
 const compilers = {
-  '5.9': join(root, 'node_modules/typescript/bin/tsc'),
+  5.9: join(root, 'node_modules/typescript/bin/tsc'),
   7: join(root, 'node_modules/typescript7/bin/tsc')
 }
 const resolutions = {

@@ -110,7 +110,7 @@ test('event types are checked every time, whatever was encoded before', async (t
     t.equal(encodeEvent({ event: 'tick', data: { a: 1 } }), 'event: tick\ndata: {"a":1}\n\n')
     t.throws(() => encodeEvent({ event: 'tick\nid: 9', data: { a: 1 } }), { code: 'FST_SSE_INVALID_EVENT' })
     t.throws(() => encodeEvent({ event: 'tick\r', data: 'x' }), { code: 'FST_SSE_INVALID_EVENT' })
-    t.throws(() => encodeEvent({ event: new String('tick'), data: { a: 1 } }), { code: 'FST_SSE_INVALID_EVENT' })
+    t.throws(() => encodeEvent({ event: Object('tick'), data: { a: 1 } }), { code: 'FST_SSE_INVALID_EVENT' })
     t.throws(() => encodeEvent({ event: 'tick', id: 'a\nb', data: { a: 1 } }), { code: 'FST_SSE_INVALID_EVENT' })
     t.equal(encodeEvent({ event: 'tick', id: 3, retry: 5, comment: 'c', data: { b: '\n\r\ud800' } }),
       ': c\nevent: tick\nid: 3\nretry: 5\ndata: {"b":"\\n\\r\\ud800"}\n\n')

@@ -1,6 +1,6 @@
 // The example app's routes through inject (and, for the entry point, real processes): the
 // checks that need no browser. The browser suites (browser-*.test.mjs) cover the pages.
-import t0, { test } from 'tap'
+import { test } from 'tap'
 import { spawn } from 'node:child_process'
 import http from 'node:http'
 import { once } from 'node:events'

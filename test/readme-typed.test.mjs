@@ -2,7 +2,7 @@
 // type-checked against the built package, then compiled and run.
 import { test } from 'tap'
 import { readmeSection } from './helpers/readme.mjs'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import ts from 'typescript'
@@ -64,7 +64,7 @@ async function load () {
 test('the blocks type-check, and a wrong payload in them does not', async (t) => {
   t.same(typeErrors(), [])
   const route = blocks[0]
-  const broken = readFileSync(route, 'utf8').replace("percent: 33 }", "percent: '33' }")
+  const broken = readFileSync(route, 'utf8').replace('percent: 33 }', "percent: '33' }")
   t.not(broken, readFileSync(route, 'utf8'), 'the control edit applies')
   t.match(typeErrors({ [route]: broken }).join('\n'), /string.*not assignable to type 'number'/s)
   const client = blocks[1]

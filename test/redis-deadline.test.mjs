@@ -35,7 +35,6 @@ if (requireRedisServer(t0)) {
 
   // A real outage: the server is stopped and started again, so these run last.
   for (const kind of CLIENTS) {
-
     test(`${kind}: an outage with many waiting commands adds one ready listener, not one per command`, async (t) => {
       failOnEscapes(t)
       const warnings = []

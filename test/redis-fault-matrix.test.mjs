@@ -113,7 +113,7 @@ if (requireRedisServer(t0)) {
       for (let i = 0; i < 10; i++) await publish()
       await until(() => followers.every((f) => f.received.length >= 10), 'every client live before the fault', 15_000)
       // Publishing goes on through the fault, three at a time (a fault may hold it off for a while).
-      let faulting = true
+      const faulting = new AbortController()
       let holding = null
       const quiet = async (step) => {
         let release
@@ -121,13 +121,13 @@ if (requireRedisServer(t0)) {
         try { await step() } finally { holding = null; release() }
       }
       const during = Array.from({ length: 3 }, async () => {
-        while (faulting) {
+        while (!faulting.signal.aborted) {
           if (holding !== null) await holding
           await publish()
         }
       })
       await inject(bases, quiet)
-      faulting = false
+      faulting.abort()
       await Promise.all(during)
       await until(async () => (await publish()).ok, 'a publish to succeed after the fault', 15_000)
       for (let i = 0; i < 5; i++) await publish()

@@ -119,9 +119,9 @@ if (requireRedisServer(t0)) {
       const { store } = await setup(t, kind, { appendTimeoutMs: timeout, readTimeoutMs: timeout, positionCheckMs: 500 })
       const subs = [collect(await store.subscribe('k')), collect(await store.subscribe('k'))]
       const results = []
-      let stop = false
+      const stop = new AbortController()
       const publisher = (async () => {
-        for (let i = 1; !stop && i < 10_000; i++) {
+        for (let i = 1; !stop.signal.aborted && i < 10_000; i++) {
           const started = Date.now()
           try {
             results.push({ ok: true, event: await store.append('k', { data: String(i) }), took: Date.now() - started })
@@ -138,7 +138,7 @@ if (requireRedisServer(t0)) {
       await until(() => results.filter((r) => !r.ok).length >= 2, 'appends to fail while the server is down', 10_000)
       await redis.start()
       await until(() => results.filter((r) => r.ok && !r.event.id.startsWith(oldEpoch + ':')).length >= 15, 'publishing after the restart', 10_000)
-      stop = true
+      stop.abort()
       await publisher
       const failed = results.filter((r) => !r.ok)
       t.ok(failed.length > 0, `${failed.length} appends failed during the outage`)

@@ -23,7 +23,7 @@ if (requireRedisServer(t0)) {
       await until(() => stay.every((c) => c.decoder.lastEventId !== ''), 'stationary clients positioned', 5000)
 
       const total = 150
-      let last
+      let last = null
       let positioned = 0
       const hoppers = [0, 1].map(async (start) => {
         const all = []
@@ -42,13 +42,13 @@ if (requireRedisServer(t0)) {
             positioned++
           }
           try {
-            await until(() => all.length + conn.received.length >= target || (last !== undefined && position() === last), `hopper ${start} hop ${hops}`, 10_000)
+            await until(() => all.length + conn.received.length >= target || (last !== null && position() === last), `hopper ${start} hop ${hops}`, 10_000)
           } finally {
             conn.close()
           }
           all.push(...conn.received)
           cursor = position()
-          if (last !== undefined && cursor === last) break
+          if (last !== null && cursor === last) break
           if (hops === 0 && !cursor) throw new Error('the first connection never got an id')
         }
         return { all, hops }

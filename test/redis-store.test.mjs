@@ -60,7 +60,7 @@ if (requireRedisServer(t0)) {
       t.equal(page.complete, false, 'a cut page is not complete')
       t.same(await store.readAfter('room/1', `${epoch}:4`), { status: 'ok', events: [], head: `${epoch}:4`, complete: true })
       t.same(await store.readAfter('room/1', `${epoch}:5`), { status: 'gap', reason: 'ahead', head: `${epoch}:4` })
-      t.same(await store.readAfter('room/1', `other1:2`), { status: 'gap', reason: 'epoch', head: `${epoch}:4` })
+      t.same(await store.readAfter('room/1', 'other1:2'), { status: 'gap', reason: 'epoch', head: `${epoch}:4` })
 
       const other = await store.head('room/2')
       t.not(other.split(':')[0], epoch, 'every stream has its own epoch')
@@ -99,7 +99,6 @@ if (requireRedisServer(t0)) {
       for await (const item of sub) t.fail(`a closed subscription yields nothing, got ${JSON.stringify(item)}`)
       const iterator = (await store.subscribe('live'))[Symbol.asyncIterator]()
       await iterator.return()
-
     })
 
     test(`${kind}: unsubscribes after the linger once the last subscriber left`, async (t) => {

@@ -63,7 +63,7 @@ for (const { name, make } of stores) {
     t.equal(app.sse.metrics().evictions, 0, 'nobody evicted')
     // Reading again, every client gets the whole history, in order, once.
     for (const client of clients) client.socket.resume()
-    await until(() => clients.every((c) => c.text.includes(`data: 1000:`)), 'every client to get the last event', 30_000)
+    await until(() => clients.every((c) => c.text.includes('data: 1000:')), 'every client to get the last event', 30_000)
     for (const client of clients) {
       const events = decodeEvents(bodyOf(client.text))
       t.equal(events.length, 1000)

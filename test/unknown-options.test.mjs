@@ -131,7 +131,6 @@ test('subscribe() refuses a misspelt option before any byte is sent', async (t) 
 })
 
 test('hostile option names: huge, non-ASCII, empty; refused quickly with a bounded message', async (t) => {
-
   for (const name of ['x'.repeat(1_000_000), '', '\u0000', '😀'.repeat(50), '__proto__x', 'constructor']) {
     const started = performance.now()
     let err

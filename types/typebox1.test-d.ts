@@ -52,9 +52,9 @@ expectType<{ ok: boolean, note?: string }>({} as EventData<typeof events, TypeBo
 async function handler (reply: SseRouteReply<typeof events, TypeBoxTypeProvider>): Promise<void> {
   await reply.sse([{ event: 'done', data: { ok: true } }])
 }
-void handler
+expectType<Promise<void>>(handler({} as SseRouteReply<typeof events, TypeBoxTypeProvider>))
 const item: EventItem<typeof events, TypeBoxTypeProvider> = { event: 'progress', data: { step: 's', percent: 1 } }
-void item
+expectType<{ step: string, percent: number }>(item.data)
 
 // Without a provider that knows TypeBox 1.x, the data type says what to do, and no item compiles.
 expectType<TypeBox1NeedsTypeProvider>({} as EventData<typeof events>['done'])

@@ -11,12 +11,15 @@ export function metricsRoute (app) {
     ['sse_subscribers', 'subscribers', 'Connections on replay streams now'],
     ['sse_limit_keys', 'limitKeys', 'Keys holding stream slots now']
   ]) {
-    new Gauge({ name, help, registers, collect () { this.set(app.sse.metrics()[field]) } })
+    register.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(app.sse.metrics()[field]) } }))
   }
   // The diagnostics channels feed counters and a histogram as streams end and events go out.
   const ended = new Counter({ name: 'sse_streams_ended_total', help: 'Event streams ended, by reason', labelNames: ['reason'], registers })
   const duration = new Histogram({
-    name: 'sse_stream_duration_seconds', help: 'How long event streams stayed open', labelNames: ['reason'], registers,
+    name: 'sse_stream_duration_seconds',
+    help: 'How long event streams stayed open',
+    labelNames: ['reason'],
+    registers,
     buckets: [1, 10, 60, 300, 900, 3600]
   })
   const published = new Counter({ name: 'sse_published_total', help: 'Events published, by stream', labelNames: ['stream'], registers })

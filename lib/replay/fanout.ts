@@ -80,7 +80,6 @@ export class Fanout implements SseFanout {
     return this.topics.declare(name, options) as never
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   publish (stream: string | SseChannel<any, any, any>, item: SseItem, options?: PublishOptions & { key?: string }): Promise<StoredEvent> {
     let topic: Topic
     try {
@@ -116,7 +115,6 @@ export class Fanout implements SseFanout {
    * client is live (it never rejects): a handler can return it without holding the request
    * for the life of the stream.
    */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   subscribe (reply: FastifyReply, state: StreamState, target: string | SseChannel<any, any, any>, options: SubscribeOptions | undefined): Promise<void> {
     const topic = this.topics.resolve(target as string | SseChannel)
     checkSubscribeOptions(options)

@@ -29,7 +29,6 @@ export interface SubscriberConnection {
   close: () => Promise<void>
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any
 
 function isIoredis (client: Any): boolean {

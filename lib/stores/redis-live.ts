@@ -94,7 +94,7 @@ export class KeyTail {
     // buffered meanwhile and merged by offset.
     const head = await this.host.head()
     this.cursor = splitEventId(head)
-    void this.pump()
+    this.kick()
   }
 
   /** A Pub/Sub message for this tail's channel. */
@@ -106,14 +106,14 @@ export class KeyTail {
       this.dirty = true
     }
     this.frames.push(frame)
-    void this.pump()
+    this.kick()
   }
 
   /** The feed may have lost messages (reconnect) or the position check saw the log move. */
   resync (): void {
     if (this.closed) return
     this.dirty = true
-    void this.pump()
+    this.kick()
   }
 
   /** Whether the instance cursor trails what the position check saw. */
@@ -229,6 +229,11 @@ export class KeyTail {
     }
   }
 
+  /** Runs the pump in the background: a failure it did not foresee goes to `onError`, never to an unhandled rejection. */
+  private kick (): void {
+    this.pump().catch((err: unknown) => this.host.onError(err as Error))
+  }
+
   private async pump (): Promise<void> {
     if (this.busy || this.cursor === undefined || this.closed) return
     this.busy = true
@@ -301,7 +306,7 @@ export class KeyTail {
     if (this.closed || this.retry !== undefined) return
     this.retry = setTimeout(() => {
       this.retry = undefined
-      void this.pump()
+      this.kick()
     }, 1000)
     this.retry.unref()
   }

@@ -430,7 +430,7 @@ class RedisStore implements ReplayStore {
       for (const tail of this.tails.values()) tail.resync()
     })
     if (this.o.positionCheckMs > 0) {
-      this.positionTimer = setInterval(() => { void this.checkPositions() }, this.o.positionCheckMs)
+      this.positionTimer = setInterval(() => { this.checkPositions().catch((err: unknown) => this.o.onError(err as Error)) }, this.o.positionCheckMs)
       this.positionTimer.unref()
     }
     this.subscriber = subscriber

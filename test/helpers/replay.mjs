@@ -59,7 +59,7 @@ export function checkInvariant (t, received, label) {
   const seen = new Set()
   let problems = 0
   for (const item of received) {
-    if (item.type === "reset") {
+    if (item.type === 'reset') {
       prev = null
       continue
     }
