@@ -28,7 +28,6 @@ export function intervalOption (value: unknown, name: string, fallback: number):
 }
 
 /** A function option; undefined when absent. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function functionOption<T extends (...args: any[]) => any> (value: unknown, name: string, what = 'a function'): T | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'function') throw new FST_SSE_INVALID_OPTION(`${name} must be ${what}, got ${describeOption(value)}`)

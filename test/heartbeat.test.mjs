@@ -7,16 +7,16 @@ import { until } from './helpers/wait.mjs'
 // real socket, what they look like and where they may sit.
 test('comment lines fill a silence, and never sit inside an event', async (t) => {
   const app = await build(t, { heartbeatMs: 40 })
-  let client
-  // Heartbeats on the wire, the opening frame aside (each is one write, so one chunk).
-  const heartbeats = () => (client?.text.split(':\n\n').length ?? 1) - 2
+  // Heartbeats on the wire, the opening frame aside (each is one write, so one chunk); read
+  // only by the handler, which runs once the request below is on its way.
+  const heartbeats = () => client.text.split(':\n\n').length - 2
   app.get('/', (request, reply) => reply.sse(async function * () {
     yield { data: 'a\nb' }
     await until(() => heartbeats() >= 3, 'three heartbeats in the silence')
     yield { data: 'c' }
   }))
   const port = await listen(app)
-  client = rawGet(port, '/')
+  const client = rawGet(port, '/')
   await client.closed
   const body = bodyOf(client.text)
   const comments = []

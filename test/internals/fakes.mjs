@@ -106,6 +106,6 @@ export const settled = () => new Promise((resolve) => setImmediate(resolve))
 /** A promise with its resolve and reject exposed. */
 export function deferred () {
   let resolve, reject
-  const promise = new Promise((res, rej) => { resolve = res; reject = rej })
+  const promise = new Promise((_resolve, _reject) => { resolve = _resolve; reject = _reject })
   return { promise, resolve, reject }
 }

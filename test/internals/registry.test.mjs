@@ -32,7 +32,6 @@ function registry (overrides = {}) {
   return { reg, clock, timer, open }
 }
 
-
 test('the shared timer: half the shortest interval, one for all streams, only while one is open', async (t) => {
   const { timer, open } = registry({ heartbeatMs: 100, stallTimeoutMs: 60 })
   t.equal(timer.started, 0, 'no timer before a stream')
