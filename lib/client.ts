@@ -73,7 +73,8 @@ export interface SseClient<Events, Provider = unknown> {
 export function createSseClient<Events, Provider = unknown> (url: string | URL, options: SseClientOptions = {}): SseClient<Events, Provider> {
   const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource
   if (typeof EventSourceImpl !== 'function') {
-    throw new TypeError('createSseClient: no EventSource in this environment; pass one as options.EventSource')
+    // A plain TypeError with the code: the browser side loads no server code, @fastify/error included.
+    throw Object.assign(new TypeError('createSseClient: no EventSource in this environment; pass one as options.EventSource'), { code: 'FST_SSE_NO_EVENTSOURCE' })
   }
   const parse = options.parse ?? ((text: string) => JSON.parse(text) as unknown)
   const source = new EventSourceImpl(url, options.withCredentials === true ? { withCredentials: true } : undefined)

@@ -1,36 +1,69 @@
-import { FST_SSE_INVALID_OPTION } from './errors.js'
+import {
+  FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PUBLISH_OPTION, FST_SSE_INVALID_ROUTE_OPTION, FST_SSE_INVALID_STORE_OPTION,
+  FST_SSE_INVALID_STREAM_OPTION, FST_SSE_INVALID_SUBSCRIBE_OPTION
+} from './errors.js'
 
 // Names longer than this are cut before comparing: a hostile key must not cost quadratic time.
 const MAX_COMPARED = 64
 
 // Every options object the package takes (register(), routes' `sse`, stream declarations,
-// subscribe(), the stores) is checked with these, so a mistake reads the same wherever it is
-// made: FST_SSE_INVALID_OPTION naming the option, what it must be and what it got.
+// subscribe(), publish(), the stores) is checked with these, so a mistake reads the same
+// wherever it is made: the option, what it must be and what it got. Each options object
+// raises its own code (all of them FST_SSE_INVALID_OPTION by instanceof), so the checks take
+// the error to raise rather than knowing every caller.
+
+/** Builds the coded error of one options object from what is wrong with it. */
+export type OptionError = (detail: string) => Error
+
+/** `app.register(sse, options)`. */
+export const pluginOption: OptionError = (detail) => new FST_SSE_INVALID_OPTION(detail)
+
+/** A route's `sse` option; `route` as Fastify names it (`GET /jobs`). */
+export const routeOption = (route: string): OptionError => (detail) => new FST_SSE_INVALID_ROUTE_OPTION(route, detail)
+
+/** `fastify.sse.stream(name, options)`. */
+export const streamOption = (name: string): OptionError => (detail) => new FST_SSE_INVALID_STREAM_OPTION(name, detail)
+
+/** `memoryStore()`, `redisStore()`. */
+export const storeOption = (store: string): OptionError => (detail) => new FST_SSE_INVALID_STORE_OPTION(store, detail)
+
+/** `reply.sse.subscribe(stream, options)`. */
+export const subscribeOption: OptionError = (detail) => new FST_SSE_INVALID_SUBSCRIBE_OPTION(detail)
+
+/** `fastify.sse.publish(stream, item, options)`. */
+export const publishOption: OptionError = (detail) => new FST_SSE_INVALID_PUBLISH_OPTION(detail)
+
+/** The errors of an options object nested in another (`replay` in a stream's options): named by its path. */
+export const nestedOption = (invalid: OptionError, path: string): OptionError => (detail) => invalid(`${path}: ${detail}`)
 
 /** An integer option: `fallback` when absent; anything but a safe integer of at least `min` is refused. */
-export function integerOption<Fallback extends number | undefined> (value: unknown, name: string, min: number, fallback: Fallback): number | Fallback {
+export function integerOption<Fallback extends number | undefined> (
+  value: unknown, name: string, min: number, fallback: Fallback, invalid: OptionError
+): number | Fallback {
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     const what = min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer >= ${min}`
-    throw new FST_SSE_INVALID_OPTION(`${name} must be ${what}, got ${describeOption(value)}`)
+    throw invalid(`${name} must be ${what}, got ${describeOption(value)}`)
   }
   return value
 }
 
 /** A period in milliseconds: `false` or 0 turns it off (0), `fallback` when absent. */
-export function intervalOption (value: unknown, name: string, fallback: number): number {
+export function intervalOption (value: unknown, name: string, fallback: number, invalid: OptionError): number {
   if (value === undefined) return fallback
   if (value === false) return 0
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new FST_SSE_INVALID_OPTION(`${name} must be a non-negative integer or false, got ${describeOption(value)}`)
+    throw invalid(`${name} must be a non-negative integer or false, got ${describeOption(value)}`)
   }
   return value
 }
 
 /** A function option; undefined when absent. */
-export function functionOption<T extends (...args: any[]) => any> (value: unknown, name: string, what = 'a function'): T | undefined {
+export function functionOption<T extends (...args: any[]) => any> (
+  value: unknown, name: string, invalid: OptionError, what = 'a function'
+): T | undefined {
   if (value === undefined) return undefined
-  if (typeof value !== 'function') throw new FST_SSE_INVALID_OPTION(`${name} must be ${what}, got ${describeOption(value)}`)
+  if (typeof value !== 'function') throw invalid(`${name} must be ${what}, got ${describeOption(value)}`)
   return value as T
 }
 
@@ -45,13 +78,12 @@ export function describeOption (v: unknown): string {
  * Refuses an options object with a name that is not one of `known`: a misspelt option
  * (`maxConnectionMS`) would otherwise be ignored and its default silently used.
  */
-export function assertKnownOptions (options: object, known: readonly string[], where: string): void {
+export function assertKnownOptions (options: object, known: readonly string[], invalid: OptionError): void {
   for (const name of Object.keys(options)) {
     if (known.includes(name)) continue
     const nearest = nearestName(name, known)
     const shown = name.length > MAX_COMPARED ? JSON.stringify(name.slice(0, MAX_COMPARED)) + '…' : JSON.stringify(name)
-    throw new FST_SSE_INVALID_OPTION(
-      `${where}: unknown option ${shown}` + (nearest === undefined ? '' : ` (did you mean "${nearest}"?)`))
+    throw invalid(`unknown option ${shown}` + (nearest === undefined ? '' : ` (did you mean "${nearest}"?)`))
   }
 }
 

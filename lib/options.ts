@@ -2,7 +2,7 @@ import type { DataSerializer, SseItem } from './encode.js'
 import { encodeItem, jsonSerializer } from './encode.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import type { FastifyRequest } from 'fastify'
-import { assertKnownOptions, describeOption as describe, functionOption, integerOption, intervalOption } from './option-checks.js'
+import { assertKnownOptions, describeOption as describe, functionOption, integerOption, intervalOption, pluginOption, type OptionError } from './option-checks.js'
 
 /** What register() takes, but for the replay store (see SsePluginOptions, which adds it). */
 export interface CoreOptions {
@@ -92,43 +92,43 @@ const MiB = 1024 * 1024
 const defaultErrorEvent = (): SseItem => ({ event: 'error', data: { message: 'Internal Server Error' } })
 
 export function resolveOptions (options: CoreOptions = {}): ResolvedOptions {
-  if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`options must be an object, got ${typeof options}`)
-  assertKnownOptions(options, PLUGIN_OPTIONS, 'register')
-  const retryMs = integerOption(options.retryMs, 'retryMs', 0, undefined)
-  const serializer = functionOption<DataSerializer>(options.serializer, 'serializer') ?? jsonSerializer
+  if (options === null || typeof options !== 'object') throw pluginOption(`options must be an object, got ${typeof options}`)
+  assertKnownOptions(options, PLUGIN_OPTIONS, pluginOption)
+  const retryMs = integerOption(options.retryMs, 'retryMs', 0, undefined, pluginOption)
+  const serializer = functionOption<DataSerializer>(options.serializer, 'serializer', pluginOption) ?? jsonSerializer
   const errorEvent = options.errorEvent === false
     ? false
-    : functionOption<(error: Error) => SseItem>(options.errorEvent, 'errorEvent', 'a function or false') ?? defaultErrorEvent
+    : functionOption<(error: Error) => SseItem>(options.errorEvent, 'errorEvent', pluginOption, 'a function or false') ?? defaultErrorEvent
   const query = options.lastEventIdQuery
   if (query !== undefined && query !== false && (typeof query !== 'string' || query === '')) {
-    throw new FST_SSE_INVALID_OPTION(`lastEventIdQuery must be a non-empty string or false, got ${describe(query)}`)
+    throw pluginOption(`lastEventIdQuery must be a non-empty string or false, got ${describe(query)}`)
   }
   let shutdownFrame = ''
   if (options.shutdownEvent !== undefined && options.shutdownEvent !== false) {
     try {
       shutdownFrame = encodeItem(options.shutdownEvent, serializer)
     } catch (err) {
-      throw new FST_SSE_INVALID_OPTION(`shutdownEvent: ${(err as Error).message}`)
+      throw new FST_SSE_INVALID_OPTION(`shutdownEvent: ${(err as Error).message}`, { cause: err })
     }
   }
   return {
-    heartbeatMs: intervalOption(options.heartbeatMs, 'heartbeatMs', 15_000),
-    stallTimeoutMs: intervalOption(options.stallTimeoutMs, 'stallTimeoutMs', 30_000),
-    maxBufferedBytes: integerOption(options.maxBufferedBytes, 'maxBufferedBytes', 1, MiB),
-    maxEventBytes: integerOption(options.maxEventBytes, 'maxEventBytes', 1, MiB),
+    heartbeatMs: intervalOption(options.heartbeatMs, 'heartbeatMs', 15_000, pluginOption),
+    stallTimeoutMs: intervalOption(options.stallTimeoutMs, 'stallTimeoutMs', 30_000, pluginOption),
+    maxBufferedBytes: integerOption(options.maxBufferedBytes, 'maxBufferedBytes', 1, MiB, pluginOption),
+    maxEventBytes: integerOption(options.maxEventBytes, 'maxEventBytes', 1, MiB, pluginOption),
     serializer,
     errorEvent,
     openFrame: (retryMs === undefined ? ':' : 'retry: ' + retryMs) + '\n\n',
     shutdownFrame,
     lastEventIdQuery: query ?? 'lastEventId',
-    maxLastEventIdLength: integerOption(options.maxLastEventIdLength, 'maxLastEventIdLength', 1, 256),
-    maxConnectionMs: intervalOption(options.maxConnectionMs, 'maxConnectionMs', 0),
-    reconnectFrame: 'retry: ' + integerOption(options.reconnectMs, 'reconnectMs', 0, 1000) + '\n\n',
-    maxStreams: integerOption(options.maxStreams, 'maxStreams', 1, Infinity),
-    maxStreamsPerKey: integerOption(options.maxStreamsPerKey, 'maxStreamsPerKey', 1, Infinity),
-    streamKey: functionOption<(request: FastifyRequest) => string>(options.streamKey, 'streamKey', 'a function of the request'),
-    limitRetryMs: integerOption(options.limitRetryMs, 'limitRetryMs', 1, 30_000),
-    now: functionOption<() => number>(options.now, 'now') ?? (() => performance.now())
+    maxLastEventIdLength: integerOption(options.maxLastEventIdLength, 'maxLastEventIdLength', 1, 256, pluginOption),
+    maxConnectionMs: intervalOption(options.maxConnectionMs, 'maxConnectionMs', 0, pluginOption),
+    reconnectFrame: 'retry: ' + integerOption(options.reconnectMs, 'reconnectMs', 0, 1000, pluginOption) + '\n\n',
+    maxStreams: integerOption(options.maxStreams, 'maxStreams', 1, Infinity, pluginOption),
+    maxStreamsPerKey: integerOption(options.maxStreamsPerKey, 'maxStreamsPerKey', 1, Infinity, pluginOption),
+    streamKey: functionOption<(request: FastifyRequest) => string>(options.streamKey, 'streamKey', pluginOption, 'a function of the request'),
+    limitRetryMs: integerOption(options.limitRetryMs, 'limitRetryMs', 1, 30_000, pluginOption),
+    now: functionOption<() => number>(options.now, 'now', pluginOption) ?? (() => performance.now())
   }
 }
 
@@ -137,7 +137,7 @@ export function jitteredLifetime (maxMs: number): number {
   return maxMs === 0 ? 0 : Math.max(1, Math.round(maxMs * (0.8 + 0.2 * Math.random())))
 }
 
-export function checkMaxConnectionMs (value: unknown, where: string): number | undefined {
+export function checkMaxConnectionMs (value: unknown, invalid: OptionError): number | undefined {
   if (value === undefined) return undefined
-  return intervalOption(value, `${where}maxConnectionMs`, 0)
+  return intervalOption(value, 'maxConnectionMs', 0, invalid)
 }

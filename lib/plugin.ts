@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { encodeItem, type ItemEncoder } from './encode.js'
 import { checkStore, Fanout, type SubscribeFunction } from './replay/fanout.js'
-import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
-import { assertKnownOptions } from './option-checks.js'
+import { FST_SSE_INVALID_EXPIRY, FST_SSE_INVALID_KEY, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
+import { assertKnownOptions, routeOption, type OptionError } from './option-checks.js'
 import { readLastEventId } from './last-event-id.js'
 import { acceptsEventStream, parseMediaType, prefersEventStream, type MediaType } from './negotiate.js'
 import { checkMaxConnectionMs, jitteredLifetime, resolveOptions } from './options.js'
@@ -70,10 +70,10 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
   fastify.addHook('onRoute', function (route) {
     const sse = (route as { sse?: SseRouteOptions }).sse
     if (sse === undefined) return
-    const name = `route ${String(route.method)} ${route.url}: sse`
-    if (sse === null || typeof sse !== 'object') throw new FST_SSE_INVALID_OPTION(`${name} must be an object`)
-    assertKnownOptions(sse, ROUTE_OPTIONS, name)
-    const ops = routeOps(sse as SseRouteOptions & Partial<RouteOpsInput>, name)
+    const invalid = routeOption(`${String(route.method)} ${route.url}`)
+    if (sse === null || typeof sse !== 'object') throw invalid('sse must be an object')
+    assertKnownOptions(sse, ROUTE_OPTIONS, invalid)
+    const ops = routeOps(sse as SseRouteOptions & Partial<RouteOpsInput>, invalid)
     // `this` is the instance declaring the route: its logger carries that context's bindings.
     // Compiled before the spread: compiling may add to the config (documentation hooks).
     const compiled = compileRoute(sse, runtime, route, this.log)
@@ -122,15 +122,15 @@ interface RouteOpsInput {
   maxConnectionMs: number | false
 }
 
-function routeOps (sse: Partial<RouteOpsInput>, name: string): RouteOps {
+function routeOps (sse: Partial<RouteOpsInput>, invalid: OptionError): RouteOps {
   let alternative: MediaType | undefined
   if (sse.alternative !== undefined) {
     alternative = typeof sse.alternative === 'string' ? parseMediaType(sse.alternative) : undefined
     if (alternative === undefined || (alternative.type === 'text' && alternative.subtype === 'event-stream')) {
-      throw new FST_SSE_INVALID_OPTION(`${name}.alternative must be a media type other than text/event-stream, such as 'application/json'`)
+      throw invalid('alternative must be a media type other than text/event-stream, such as \'application/json\'')
     }
   }
-  return { alternative, maxConnectionMs: checkMaxConnectionMs(sse.maxConnectionMs, name + '.') }
+  return { alternative, maxConnectionMs: checkMaxConnectionMs(sse.maxConnectionMs, invalid) }
 }
 
 function opsOf (request: FastifyRequest): RouteOps | undefined {
@@ -217,7 +217,7 @@ function limitKeyOf (streamKey: ((request: FastifyRequest) => string) | undefine
 
 function expireAt (ops: Operations, reply: ReplyWithState, at: Date | number): void {
   const ms = at instanceof Date ? at.getTime() : at
-  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new FST_SSE_INVALID_OPTION('expireAt expects a Date or epoch milliseconds')
+  if (typeof ms !== 'number' || Number.isNaN(ms)) throw new FST_SSE_INVALID_EXPIRY(at instanceof Date ? 'an invalid Date' : typeof ms === 'number' ? 'NaN' : ms === null ? 'null' : typeof ms)
   // Wall-clock time to the registry's monotonic clock.
   const clockAt = ops.registry.now() + (ms - Date.now())
   const conn = reply[kConn]

@@ -1,5 +1,6 @@
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { EventStreamDecoder, type DecodedEvent } from './decode.js'
+import { FST_SSE_INJECT_TIMEOUT } from './errors.js'
 
 export { EventStreamDecoder, decodeEvents, type DecodedEvent } from './decode.js'
 
@@ -53,8 +54,7 @@ export async function injectEvents (
   })
   const stream = response.stream()
   const text = new TextDecoder()
-  const timer = setTimeout(() => stream.destroy(new Error(
-    `injectEvents: ${result.events.length} of ${count} events after ${timeoutMs} ms`)), timeoutMs)
+  const timer = setTimeout(() => stream.destroy(new FST_SSE_INJECT_TIMEOUT(result.events.length, count, timeoutMs)), timeoutMs)
   try {
     for await (const chunk of stream) {
       const bytes: Uint8Array = typeof chunk === 'string' ? Buffer.from(chunk) : chunk

@@ -126,7 +126,8 @@ test('expireAt() before and after the stream starts, on every path; the earliest
   t.equal(app.sse.metrics().streamsEnded.expired, 6)
   const bad = await app.inject('/bad')
   t.equal(bad.statusCode, 500)
-  t.equal(bad.json().code, 'FST_SSE_INVALID_OPTION')
+  t.equal(bad.json().code, 'FST_SSE_INVALID_EXPIRY')
+  t.match(bad.json().message, 'got an invalid Date')
 })
 
 test('a real EventSource on a replay stream reconnects after its lifetime and loses nothing', async (t) => {
@@ -162,5 +163,6 @@ test('maxConnectionMs and expireAt are refused when invalid', async (t) => {
     t.equal(err?.code, 'FST_SSE_INVALID_OPTION', JSON.stringify(options))
   }
   const app = await build(t)
-  t.throws(() => app.get('/x', { sse: { maxConnectionMs: 'long' } }, async () => {}), { code: 'FST_SSE_INVALID_OPTION' })
+  t.throws(() => app.get('/x', { sse: { maxConnectionMs: 'long' } }, async () => {}),
+    { code: 'FST_SSE_INVALID_ROUTE_OPTION', message: /route GET \/x: maxConnectionMs must be a non-negative integer or false, got "long"/ })
 })

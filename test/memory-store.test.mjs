@@ -146,11 +146,15 @@ test('a subscription yields every later append in order, and ends on close', asy
 })
 
 test('bad options and inputs are refused with coded errors', async (t) => {
-  t.throws(() => memoryStore({ maxEvents: 0 }), { code: 'FST_SSE_INVALID_OPTION' })
-  t.throws(() => memoryStore({ maxAgeMs: -1 }), { code: 'FST_SSE_INVALID_OPTION' })
-  t.throws(() => memoryStore({ now: 5 }), { code: 'FST_SSE_INVALID_OPTION' })
+  t.throws(() => memoryStore({ maxEvents: 0 }), { code: 'FST_SSE_INVALID_STORE_OPTION' })
+  t.throws(() => memoryStore({ maxAgeMs: -1 }), { code: 'FST_SSE_INVALID_STORE_OPTION' })
+  t.throws(() => memoryStore({ now: 5 }), { code: 'FST_SSE_INVALID_STORE_OPTION' })
   const store = memoryStore()
   t.teardown(() => store.close())
-  await t.rejects(store.append('k', { data: 5 }), TypeError)
+  // The same checks, and codes, as the Redis store's.
+  for (const input of [{ data: 5 }, null, 'x', { event: 'e' }, { data: 'x', event: 5 }, { data: 'x', event: {} }]) {
+    await t.rejects(store.append('k', input), { code: 'FST_SSE_INVALID_STORE_ARGUMENT', name: 'FastifyError', message: /^Invalid argument to memoryStore append\(\): input/ }, JSON.stringify(input))
+  }
+  t.ok(await store.append('k', { data: 5 }).catch((err) => err) instanceof TypeError, 'still a TypeError')
   t.match(await store.head('k'), /:0$/, 'nothing was stored')
 })

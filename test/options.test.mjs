@@ -30,6 +30,15 @@ test('invalid options fail at register time with a clear, coded error', async (t
   }
 })
 
+test('a shutdownEvent the encoder refuses keeps the encoder\'s coded error as its cause', async (t) => {
+  const app = Fastify()
+  const err = await app.register(sse, { shutdownEvent: { event: 'bye\nid: 1' } }).ready().then(() => null, (e) => e)
+  t.equal(err?.code, 'FST_SSE_INVALID_OPTION')
+  t.equal(err?.cause?.code, 'FST_SSE_INVALID_EVENT')
+  t.match(err?.message, err?.cause?.message)
+  await app.close().catch(() => {})
+})
+
 test('valid options are accepted', async (t) => {
   const app = Fastify()
   await app.register(sse, {

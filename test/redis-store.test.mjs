@@ -18,13 +18,13 @@ if (requireRedisServer(t0)) {
   })
 
   test('rejects what is not a Redis client, and bad options, with coded errors', async (t) => {
-    t.throws(() => redisStore({ client: {} }), { code: 'FST_SSE_INVALID_OPTION' })
-    t.throws(() => redisStore(), { code: 'FST_SSE_INVALID_OPTION' })
+    t.throws(() => redisStore({ client: {} }), { code: 'FST_SSE_INVALID_STORE_OPTION' })
+    t.throws(() => redisStore(), { code: 'FST_SSE_INVALID_STORE_OPTION' })
     const conn = await connectClient('ioredis', redis.port)
     t.teardown(() => conn.close())
-    t.throws(() => redisStore({ client: conn.client, maxEvents: 0 }), { code: 'FST_SSE_INVALID_OPTION' })
-    t.throws(() => redisStore({ client: conn.client, appendTimeoutMs: 1.5 }), { code: 'FST_SSE_INVALID_OPTION' })
-    t.throws(() => redisStore({ client: conn.client, rotateEpochOnServerChange: 'yes' }), { code: 'FST_SSE_INVALID_OPTION' })
+    t.throws(() => redisStore({ client: conn.client, maxEvents: 0 }), { code: 'FST_SSE_INVALID_STORE_OPTION' })
+    t.throws(() => redisStore({ client: conn.client, appendTimeoutMs: 1.5 }), { code: 'FST_SSE_INVALID_STORE_OPTION' })
+    t.throws(() => redisStore({ client: conn.client, rotateEpochOnServerChange: 'yes' }), { code: 'FST_SSE_INVALID_STORE_OPTION' })
   })
 
   for (const kind of CLIENTS) {
@@ -64,9 +64,9 @@ if (requireRedisServer(t0)) {
 
       const other = await store.head('room/2')
       t.not(other.split(':')[0], epoch, 'every stream has its own epoch')
-      await t.rejects(store.readAfter('room/1', head0, { limit: 0 }), { code: 'FST_SSE_INVALID_OPTION' })
+      await t.rejects(store.readAfter('room/1', head0, { limit: 0 }), { code: 'FST_SSE_INVALID_STORE_ARGUMENT' })
       await t.rejects(store.append('', { data: 'x' }), { code: 'FST_SSE_INVALID_KEY' })
-      await t.rejects(store.append('k', { data: 1 }), { code: 'FST_SSE_INVALID_OPTION' })
+      await t.rejects(store.append('k', { data: 1 }), { code: 'FST_SSE_INVALID_STORE_ARGUMENT' })
     })
 
     test(`${kind}: a repeated idempotency key appends once and returns the first result`, async (t) => {

@@ -180,6 +180,24 @@ test('a store that fails: the client still gets a 200 stream that ends (so it re
   }
 })
 
+test('a store that answers a malformed head: a coded error in the log, the stream ends, the process lives on', async (t) => {
+  const logged = []
+  const store = spyStore(memoryStore())
+  store.head = async () => 'not an id'
+  const app = Fastify({ logger: { level: 'error', stream: { write: (line) => logged.push(JSON.parse(line)) } } })
+  await app.register(sse, { store })
+  const s = app.sse.stream('s')
+  app.get('/s', (request, reply) => reply.sse.subscribe(s))
+  t.teardown(() => app.close())
+  const res = await injectEvents(app, { url: '/s' })
+  t.equal(res.statusCode, 200)
+  t.same(res.events, [], 'no event, the stream ended')
+  t.equal(app.sse.metrics().storeErrors, 1, 'counted as a store error')
+  const entry = logged.find((line) => line.err?.code === 'FST_SSE_STORE_MALFORMED')
+  t.ok(entry, 'logged with its code')
+  t.match(entry?.err.message, 'returned "not an id", which is not an event id')
+})
+
 test('a replay read that fails ends in a reset notice, not in a stream that ends and is retried', async (t) => {
   const store = spyStore(memoryStore())
   const { app, s } = await replayApp(t, { store })
@@ -202,7 +220,7 @@ test('subscribe() mistakes are HTTP errors before any byte is sent', async (t) =
   const keyed = app.sse.stream('k', { key: () => 42 })
   app.get('/bad-key', (request, reply) => reply.sse.subscribe(keyed))
   app.get('/bypass', (request, reply) => reply.sse.subscribe('k:1'))
-  for (const [url, code] of [['/bad-filter', 'FST_SSE_INVALID_OPTION'], ['/bad-key', 'FST_SSE_INVALID_KEY'], ['/bypass', 'FST_SSE_INVALID_KEY']]) {
+  for (const [url, code] of [['/bad-filter', 'FST_SSE_INVALID_SUBSCRIBE_OPTION'], ['/bad-key', 'FST_SSE_INVALID_KEY'], ['/bypass', 'FST_SSE_INVALID_KEY']]) {
     const res = await app.inject(url)
     t.equal(res.statusCode, 500, url)
     t.equal(res.json().code, code, url)

@@ -1,4 +1,5 @@
-// A misspelt option name must fail at start-up with FST_SSE_INVALID_OPTION, naming the
+// A misspelt option name must fail at start-up with the coded error of its options object
+// (FST_SSE_INVALID_OPTION for register(), FST_SSE_INVALID_ROUTE_OPTION for a route's `sse`, …), naming the
 // option and the known one it is closest to, on every options object the package takes:
 // register(), a route's `sse`, fastify.sse.stream() (and its `replay`), subscribe(),
 // memoryStore() and redisStore(). Typos are generated: case changes, dropped, doubled,
@@ -36,14 +37,14 @@ function typo (next, name) {
   }
 }
 
-function assertRefused (t, fn, typoName, known, where) {
+function assertRefused (t, fn, typoName, known, where, code) {
   let error
   try {
     fn()
   } catch (err) {
     error = err
   }
-  t.equal(error?.code, 'FST_SSE_INVALID_OPTION', `${where}: ${typoName} is refused`)
+  t.equal(error?.code, code, `${where}: ${typoName} is refused`)
   if (error === undefined) return
   t.match(error.message, JSON.stringify(typoName), `${where}: the message names ${typoName}`)
   // The suggestion is the nearest known name; for a one-edit typo it is never farther than
@@ -107,17 +108,17 @@ test('generated typos are refused on route, stream, replay, subscribe and store 
         })
         child.ready().then(() => child.close(), (e) => { resolve(e); return child.close() })
       })
-      t.equal(err?.code, 'FST_SSE_INVALID_OPTION', `route sse: ${r}`)
-      t.match(err?.message, /route GET \/x: sse: unknown option/)
+      t.equal(err?.code, 'FST_SSE_INVALID_ROUTE_OPTION', `route sse: ${r}`)
+      t.match(err?.message, /^Invalid sse option of route GET \/x: unknown option/)
     }
     const s = typo(next, pick(next, STREAM))
-    if (!STREAM.includes(s)) assertRefused(t, () => app.sse.stream('s' + i, { [s]: 1 }), s, STREAM, 'stream')
+    if (!STREAM.includes(s)) assertRefused(t, () => app.sse.stream('s' + i, { [s]: 1 }), s, STREAM, 'stream', 'FST_SSE_INVALID_STREAM_OPTION')
     const rp = typo(next, 'maxReplay')
-    assertRefused(t, () => app.sse.stream('r' + i, { replay: { [rp]: 1 } }), rp, ['maxReplay', 'maxEvents', 'maxBytes', 'maxAgeMs'], 'replay')
+    assertRefused(t, () => app.sse.stream('r' + i, { replay: { [rp]: 1 } }), rp, ['maxReplay', 'maxEvents', 'maxBytes', 'maxAgeMs'], 'replay', 'FST_SSE_INVALID_STREAM_OPTION')
     const m = typo(next, pick(next, MEMORY))
-    if (!MEMORY.includes(m)) assertRefused(t, () => memoryStore({ [m]: 1 }), m, MEMORY, 'memoryStore')
+    if (!MEMORY.includes(m)) assertRefused(t, () => memoryStore({ [m]: 1 }), m, MEMORY, 'memoryStore', 'FST_SSE_INVALID_STORE_OPTION')
     const rd = typo(next, pick(next, REDIS))
-    if (!REDIS.includes(rd) && rd !== 'client') assertRefused(t, () => redisStore({ client: {}, [rd]: 1 }), rd, [...REDIS, 'client'], 'redisStore')
+    if (!REDIS.includes(rd) && rd !== 'client') assertRefused(t, () => redisStore({ client: {}, [rd]: 1 }), rd, [...REDIS, 'client'], 'redisStore', 'FST_SSE_INVALID_STORE_OPTION')
   }
 })
 
@@ -126,7 +127,7 @@ test('subscribe() refuses a misspelt option before any byte is sent', async (t) 
   app.get('/s', (request, reply) => reply.sse.subscribe('feed', { onRest: () => {} }))
   const res = await app.inject('/s')
   t.equal(res.statusCode, 500)
-  t.equal(res.json().code, 'FST_SSE_INVALID_OPTION')
+  t.equal(res.json().code, 'FST_SSE_INVALID_SUBSCRIBE_OPTION')
   t.match(res.json().message, 'unknown option "onRest" (did you mean "onReset"?)')
 })
 
@@ -139,7 +140,7 @@ test('hostile option names: huge, non-ASCII, empty; refused quickly with a bound
     } catch (e) {
       err = e
     }
-    t.equal(err?.code, 'FST_SSE_INVALID_OPTION')
+    t.equal(err?.code, 'FST_SSE_INVALID_STORE_OPTION')
     t.ok(err.message.length < 400, 'message stays short')
     t.ok(performance.now() - started < 1000, 'no quadratic work on a huge name')
   }

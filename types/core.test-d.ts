@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
 import { expectAssignable, expectError, expectNotAssignable, expectType } from 'tsd'
-import sse, { encodeEvent, fastifyTypedSse, type SseItem, type SseResult, type SseStream } from 'fastify-typed-sse'
+import sse, { encodeEvent, errors, fastifyTypedSse, type SseItem, type SseResult, type SseStream } from 'fastify-typed-sse'
 
 const app = Fastify()
 app.register(sse, { heartbeatMs: 15_000, retryMs: 3_000 })
@@ -35,3 +35,11 @@ expectType<string>(encodeEvent({ data: 'x' }))
 expectAssignable<SseItem>({ id: '1', event: 'e', retry: 0, comment: '', data: null })
 expectNotAssignable<SseItem>({ id: true })
 expectNotAssignable<SseItem>({ retry: '1000' })
+
+// Each error class is typed with its own code and status, whether called or constructed.
+const routeError = new errors.FST_SSE_INVALID_ROUTE_OPTION('GET /x', 'sse must be an object')
+expectType<'FST_SSE_INVALID_ROUTE_OPTION'>(routeError.code)
+expectType<500>(routeError.statusCode)
+expectType<'FST_SSE_STORE_MALFORMED'>(errors.FST_SSE_STORE_MALFORMED('a head', '"x"').code)
+expectType<503>(new errors.FST_SSE_STORE_TIMEOUT('append', 5).statusCode)
+expectAssignable<Error>(new errors.FST_SSE_INVALID_STORE_ARGUMENT('memoryStore append()', 'x', { cause: new Error('y') }))

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyReply } from 'fastify'
 import { Topic, Topics, type PublishItem, type PublishOptions, type SseChannel, type SseChannelOptions, type SubscribeOptions } from './topics.js'
 import type { SseItem } from '../encode.js'
-import { FST_SSE_INVALID_OPTION } from '../errors.js'
+import { pluginOption } from '../option-checks.js'
 import type { EventMap } from '../typed/event-pipeline.js'
 import { Hub } from './hub.js'
 import { Counters, type SseMetrics } from './metrics.js'
@@ -160,7 +160,7 @@ export function checkStore (store: unknown): ReplayStore | undefined {
   const s = store as Record<string, unknown>
   if (store === null || typeof store !== 'object' ||
     !['append', 'readAfter', 'head', 'subscribe', 'close'].every((m) => typeof s[m] === 'function')) {
-    throw new FST_SSE_INVALID_OPTION('store must implement append, readAfter, head, subscribe and close')
+    throw pluginOption('store must implement append, readAfter, head, subscribe and close')
   }
   return store as ReplayStore
 }

@@ -3,10 +3,10 @@ import type { Connection, EndListener } from '../connection.js'
 import { logSafely } from '../safe-log.js'
 import { encodeFrame, idOnlyFrame, type SseItem } from '../encode.js'
 import type { Topic, FilterEvent, ResetContext, SubscribeOptions } from './topics.js'
-import { FST_SSE_INVALID_OPTION } from '../errors.js'
+import { FST_SSE_STORE_MALFORMED } from '../errors.js'
 import { epochOf, formatEventId, parseEventId } from '../event-id.js'
 import { diagnostics } from '../diagnostics.js'
-import { assertKnownOptions } from '../option-checks.js'
+import { assertKnownOptions, subscribeOption } from '../option-checks.js'
 import { EventView, type Feed, type FeedListener, type Hub } from './hub.js'
 import type { LastEventIdResult } from '../last-event-id.js'
 import type { Counters, ResetReason } from './metrics.js'
@@ -40,10 +40,10 @@ const PAGE_EVENTS = 256
 /** Checks subscribe() options up front, so a mistake is an HTTP error before any byte is sent. */
 export function checkSubscribeOptions (options: SubscribeOptions | undefined): void {
   if (options === undefined) return
-  if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('subscribe options must be an object')
-  assertKnownOptions(options, ['filter', 'onReset'], 'subscribe')
-  if (options.filter !== undefined && typeof options.filter !== 'function') throw new FST_SSE_INVALID_OPTION('subscribe filter must be a function')
-  if (options.onReset !== undefined && typeof options.onReset !== 'function') throw new FST_SSE_INVALID_OPTION('subscribe onReset must be a function')
+  if (options === null || typeof options !== 'object') throw subscribeOption('options must be an object')
+  assertKnownOptions(options, ['filter', 'onReset'], subscribeOption)
+  if (options.filter !== undefined && typeof options.filter !== 'function') throw subscribeOption('filter must be a function')
+  if (options.onReset !== undefined && typeof options.onReset !== 'function') throw subscribeOption('onReset must be a function')
 }
 
 /**
@@ -350,7 +350,8 @@ export class Subscriber implements EndListener, FeedListener {
 
   private moveTo (id: string): void {
     const position = parseEventId(id)
-    if (position === undefined) throw new Error(`replay store returned a malformed head ${JSON.stringify(id)}`)
+    // A custom store's head can be anything: shown by type unless it is a string, and cut short.
+    if (position === undefined) throw new FST_SSE_STORE_MALFORMED('head() or readAfter()', typeof id === 'string' ? JSON.stringify(id.slice(0, 64)) : typeof id)
     // Shared with the feed's copy: one string per epoch, not one per subscriber.
     this.epoch = this.feed?.intern(position.epoch) ?? position.epoch
     this.lastSent = position.offset

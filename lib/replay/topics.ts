@@ -1,10 +1,10 @@
 import type { EventSchema, StaticOf } from '../typed/event-types.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { encodeFrame, type DataSerializer, type SseItem } from '../encode.js'
-import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_REPLAY_ID } from '../errors.js'
+import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_STREAM_OPTION, FST_SSE_REPLAY_ID } from '../errors.js'
 import { compileEvents, type EventMap, type EventOptions, type EventPipeline } from '../typed/event-pipeline.js'
 import { diagnostics } from '../diagnostics.js'
-import { assertKnownOptions, integerOption } from '../option-checks.js'
+import { assertKnownOptions, integerOption, nestedOption, publishOption, streamOption } from '../option-checks.js'
 import type { Counters, ResetReason } from './metrics.js'
 import type { ReplayStore, Retention, StoredEvent, StreamKey } from '../stores/types.js'
 
@@ -117,25 +117,26 @@ export class Topic implements SseChannel {
   private readonly keyOf: ((request: FastifyRequest) => string) | undefined
 
   constructor (readonly name: string, options: SseChannelOptions, private readonly runtime: TopicDeps) {
-    if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION(`stream ${name}: options must be an object`)
-    assertKnownOptions(options, ['events', 'validate', 'serialize', 'onInvalid', 'replay', 'resetEvent', 'key'], `stream ${name}`)
+    const invalid = streamOption(name)
+    if (options === null || typeof options !== 'object') throw invalid('options must be an object')
+    assertKnownOptions(options, ['events', 'validate', 'serialize', 'onInvalid', 'replay', 'resetEvent', 'key'], invalid)
     const { replay = {}, resetEvent = 'reset', key } = options
-    if (replay === null || typeof replay !== 'object') throw new FST_SSE_INVALID_OPTION(`stream ${name}: replay must be an object`)
-    assertKnownOptions(replay, ['maxReplay', 'maxEvents', 'maxBytes', 'maxAgeMs'], `stream ${name}: replay`)
-    if (key !== undefined && typeof key !== 'function') throw new FST_SSE_INVALID_OPTION(`stream ${name}: key must be a function of the request`)
+    if (replay === null || typeof replay !== 'object') throw invalid('replay must be an object')
+    assertKnownOptions(replay, ['maxReplay', 'maxEvents', 'maxBytes', 'maxAgeMs'], nestedOption(invalid, 'replay'))
+    if (key !== undefined && typeof key !== 'function') throw invalid('key must be a function of the request')
     if (typeof resetEvent !== 'string' || resetEvent === '' || /[\r\n]/.test(resetEvent)) {
-      throw new FST_SSE_INVALID_OPTION(`stream ${name}: resetEvent must be a non-empty string without line breaks`)
+      throw invalid('resetEvent must be a non-empty string without line breaks')
     }
     this.keyed = key !== undefined
     this.keyOf = key
     this.resetEvent = resetEvent
-    this.maxReplay = integerOption(replay.maxReplay, `stream ${name}: replay.maxReplay`, 1, 1000)
+    this.maxReplay = integerOption(replay.maxReplay, 'replay.maxReplay', 1, 1000, invalid)
     const retention: Retention = {}
-    if (replay.maxEvents !== undefined) retention.maxEvents = integerOption(replay.maxEvents, `stream ${name}: replay.maxEvents`, 1, undefined)
-    if (replay.maxBytes !== undefined) retention.maxBytes = integerOption(replay.maxBytes, `stream ${name}: replay.maxBytes`, 1, undefined)
-    if (replay.maxAgeMs !== undefined) retention.maxAgeMs = integerOption(replay.maxAgeMs, `stream ${name}: replay.maxAgeMs`, 0, undefined)
+    if (replay.maxEvents !== undefined) retention.maxEvents = integerOption(replay.maxEvents, 'replay.maxEvents', 1, undefined, invalid)
+    if (replay.maxBytes !== undefined) retention.maxBytes = integerOption(replay.maxBytes, 'replay.maxBytes', 1, undefined, invalid)
+    if (replay.maxAgeMs !== undefined) retention.maxAgeMs = integerOption(replay.maxAgeMs, 'replay.maxAgeMs', 0, undefined, invalid)
     this.retention = Object.keys(retention).length === 0 ? undefined : retention
-    this.pipeline = compileEvents(options.events, options, runtime.serializer)
+    this.pipeline = compileEvents(options.events, options, runtime.serializer, { where: `stream ${name}`, invalid })
   }
 
   /** The store key of a subscriber: derived from its request for a keyed stream. */
@@ -195,7 +196,7 @@ async function publishTo (topic: Topic, item: SseItem, options: (PublishOptions 
     const { event, data } = topic.prepare(item)
     const idempotencyKey = options?.idempotencyKey
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
-      throw new FST_SSE_INVALID_OPTION('idempotencyKey must be a non-empty string')
+      throw publishOption('idempotencyKey must be a non-empty string')
     }
     // Local subscribers get the event through the store's subscription, like every other
     // instance's: one delivery path, one order.
@@ -218,10 +219,11 @@ export class Topics {
 
   declare (name: string, options: SseChannelOptions = {}): Topic {
     if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new FST_SSE_INVALID_OPTION(`a stream name is 1 to 200 characters without ':' or line breaks, got ${JSON.stringify(String(name))}`)
+      const shown = typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) + (name.length > 64 ? '…' : '') : typeof name
+      throw new FST_SSE_INVALID_STREAM_OPTION(shown, 'a stream name is 1 to 200 characters without \':\' or line breaks')
     }
-    if (this.declared.has(name)) throw new FST_SSE_INVALID_OPTION(`stream ${name} is already declared`)
-    if (this.implied.has(name)) throw new FST_SSE_INVALID_OPTION(`stream ${name} was already used before being declared; declare it first`)
+    if (this.declared.has(name)) throw new FST_SSE_INVALID_STREAM_OPTION(name, 'it is already declared')
+    if (this.implied.has(name)) throw new FST_SSE_INVALID_STREAM_OPTION(name, 'it was already used before being declared; declare it first')
     const topic = new Topic(name, options, this.runtime)
     this.declared.set(name, topic)
     return topic

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED } from '../errors.js'
+import { FST_SSE_INVALID_STORE_ARGUMENT, FST_SSE_STORE_CLOSED } from '../errors.js'
 import { formatEventId, parseEventId } from '../event-id.js'
-import { assertKnownOptions, functionOption, integerOption } from '../option-checks.js'
+import { assertKnownOptions, functionOption, integerOption, storeOption } from '../option-checks.js'
 import { LiveQueue } from './live-queue.js'
 import type {
   AppendInput, AppendOptions, LiveItem, LiveSubscription, ReadOptions, ReadResult, ReplayStore,
@@ -28,6 +28,7 @@ export interface MemoryStoreOptions {
 }
 
 const MiB = 1024 * 1024
+const invalid = storeOption('memoryStore')
 // Idempotency keys remembered per key at most: a bound, not a window.
 const MAX_IDEMPOTENCY_KEYS = 10_000
 // A subscription's consumer is the hub, which drains each item in a microtask; a queue this
@@ -119,25 +120,26 @@ class MemoryStore implements MemoryReplayStore {
   private sweeper: NodeJS.Timeout | undefined
 
   constructor (options: MemoryStoreOptions) {
-    if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('memoryStore options must be an object')
-    assertKnownOptions(options, ['maxEvents', 'maxBytes', 'maxAgeMs', 'maxStreams', 'maxTotalBytes', 'idleTtlMs', 'idempotencyTtlMs', 'now'], 'memoryStore')
+    if (options === null || typeof options !== 'object') throw invalid('options must be an object')
+    assertKnownOptions(options, ['maxEvents', 'maxBytes', 'maxAgeMs', 'maxStreams', 'maxTotalBytes', 'idleTtlMs', 'idempotencyTtlMs', 'now'], invalid)
     this.defaults = {
-      maxEvents: integerOption(options.maxEvents, 'memoryStore maxEvents', 1, 1000),
-      maxBytes: integerOption(options.maxBytes, 'memoryStore maxBytes', 1, MiB),
-      maxAgeMs: integerOption(options.maxAgeMs, 'memoryStore maxAgeMs', 0, 5 * 60_000)
+      maxEvents: integerOption(options.maxEvents, 'maxEvents', 1, 1000, invalid),
+      maxBytes: integerOption(options.maxBytes, 'maxBytes', 1, MiB, invalid),
+      maxAgeMs: integerOption(options.maxAgeMs, 'maxAgeMs', 0, 5 * 60_000, invalid)
     }
-    this.maxStreams = integerOption(options.maxStreams, 'memoryStore maxStreams', 1, 10_000)
-    this.maxTotalBytes = integerOption(options.maxTotalBytes, 'memoryStore maxTotalBytes', 1, 64 * MiB)
-    this.idleTtlMs = integerOption(options.idleTtlMs, 'memoryStore idleTtlMs', 1, 10 * 60_000)
-    this.idempotencyTtlMs = integerOption(options.idempotencyTtlMs, 'memoryStore idempotencyTtlMs', 1, 2 * 60_000)
-    this.now = functionOption<() => number>(options.now, 'memoryStore now') ?? Date.now
+    this.maxStreams = integerOption(options.maxStreams, 'maxStreams', 1, 10_000, invalid)
+    this.maxTotalBytes = integerOption(options.maxTotalBytes, 'maxTotalBytes', 1, 64 * MiB, invalid)
+    this.idleTtlMs = integerOption(options.idleTtlMs, 'idleTtlMs', 1, 10 * 60_000, invalid)
+    this.idempotencyTtlMs = integerOption(options.idempotencyTtlMs, 'idempotencyTtlMs', 1, 2 * 60_000, invalid)
+    this.now = functionOption<() => number>(options.now, 'now', invalid) ?? Date.now
   }
 
   async append (key: StreamKey, input: AppendInput, options?: AppendOptions): Promise<StoredEvent> {
     this.assertOpen()
     if (input === null || typeof input !== 'object' || typeof input.data !== 'string') {
-      throw new TypeError('append expects { data: string, event?: string }')
+      throw new FST_SSE_INVALID_STORE_ARGUMENT('memoryStore append()', 'input must be an object with string data')
     }
+    if (input.event !== undefined && typeof input.event !== 'string') throw new FST_SSE_INVALID_STORE_ARGUMENT('memoryStore append()', 'input event must be a string')
     const now = this.now()
     const history = this.touch(key, now, options?.retention)
     const idempotencyKey = input.idempotencyKey

@@ -3,7 +3,7 @@
  * duck typing so neither package is a dependency. The store sends raw commands through it and
  * opens its own Pub/Sub connection from the application's client.
  */
-import { FST_SSE_INVALID_OPTION, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
+import { FST_SSE_INVALID_STORE_OPTION, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
 
 export type ClientKind = 'ioredis' | 'node-redis'
 
@@ -44,7 +44,7 @@ function isNodeRedis (client: Any): boolean {
 export function wrapClient (client: unknown): CommandConnection {
   if (isIoredis(client)) return new Ioredis(client)
   if (isNodeRedis(client)) return new NodeRedis(client)
-  throw new FST_SSE_INVALID_OPTION('client must be an ioredis client or a connected node-redis client (`redis` package)')
+  throw new FST_SSE_INVALID_STORE_OPTION('redisStore', 'client must be an ioredis client or a connected node-redis client (`redis` package)')
 }
 
 /** Errors Redis itself answered with; anything else is about the connection. */

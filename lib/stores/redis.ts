@@ -4,9 +4,9 @@
  * publishes the event; one Pub/Sub subscription per key per instance, repaired from the log.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_OPTION, FST_SSE_STORE_CLOSED, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
+import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_STORE_ARGUMENT, FST_SSE_STORE_CLOSED, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
 import { formatEventId, parseEventId, splitEventId } from '../event-id.js'
-import { assertKnownOptions, integerOption } from '../option-checks.js'
+import { assertKnownOptions, integerOption, storeOption } from '../option-checks.js'
 import { isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
 import { LiveQueue } from './live-queue.js'
 import { KeyTail, parseFrame } from './redis-live.js'
@@ -78,34 +78,36 @@ const REDIS_OPTIONS = [
   'readTimeoutMs', 'readCount', 'lingerMs', 'positionCheckMs', 'rotateEpochOnServerChange', 'maxQueuedItems', 'onError'
 ] as const
 
+const invalid = storeOption('redisStore')
+
 export function redisStore (options: RedisStoreOptions): ReplayStore {
-  if (options === null || typeof options !== 'object') throw new FST_SSE_INVALID_OPTION('redisStore() expects an options object with a client')
-  assertKnownOptions(options, REDIS_OPTIONS, 'redisStore')
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object with a client')
+  assertKnownOptions(options, REDIS_OPTIONS, invalid)
   return new RedisStore(wrapClient(options.client), resolve(options))
 }
 
 function resolve (o: RedisStoreOptions): Resolved {
   const prefix = o.prefix ?? 'sse:'
-  if (typeof prefix !== 'string') throw new FST_SSE_INVALID_OPTION('prefix must be a string')
-  if (o.onError !== undefined && typeof o.onError !== 'function') throw new FST_SSE_INVALID_OPTION('onError must be a function')
+  if (typeof prefix !== 'string') throw invalid('prefix must be a string')
+  if (o.onError !== undefined && typeof o.onError !== 'function') throw invalid('onError must be a function')
   if (o.rotateEpochOnServerChange !== undefined && typeof o.rotateEpochOnServerChange !== 'boolean') {
-    throw new FST_SSE_INVALID_OPTION('rotateEpochOnServerChange must be a boolean')
+    throw invalid('rotateEpochOnServerChange must be a boolean')
   }
   return {
     prefix,
-    maxEvents: integerOption(o.maxEvents, 'maxEvents', 1, 1000),
-    maxAgeMs: integerOption(o.maxAgeMs, 'maxAgeMs', 0, 0),
-    streamTtlMs: integerOption(o.streamTtlMs, 'streamTtlMs', 1, 3_600_000),
-    metaTtlMs: integerOption(o.metaTtlMs, 'metaTtlMs', 1, 30 * 24 * 3_600_000),
-    idempotencyTtlMs: integerOption(o.idempotencyTtlMs, 'idempotencyTtlMs', 1, 120_000),
-    appendTimeoutMs: integerOption(o.appendTimeoutMs, 'appendTimeoutMs', 1, 2000),
-    readTimeoutMs: integerOption(o.readTimeoutMs, 'readTimeoutMs', 1, 2000),
-    readCount: integerOption(o.readCount, 'readCount', 1, 1000),
-    readBytes: integerOption(o.readBytes, 'readBytes', 1, 1024 * 1024),
-    lingerMs: integerOption(o.lingerMs, 'lingerMs', 0, 10_000),
-    positionCheckMs: integerOption(o.positionCheckMs, 'positionCheckMs', 0, 30_000),
+    maxEvents: integerOption(o.maxEvents, 'maxEvents', 1, 1000, invalid),
+    maxAgeMs: integerOption(o.maxAgeMs, 'maxAgeMs', 0, 0, invalid),
+    streamTtlMs: integerOption(o.streamTtlMs, 'streamTtlMs', 1, 3_600_000, invalid),
+    metaTtlMs: integerOption(o.metaTtlMs, 'metaTtlMs', 1, 30 * 24 * 3_600_000, invalid),
+    idempotencyTtlMs: integerOption(o.idempotencyTtlMs, 'idempotencyTtlMs', 1, 120_000, invalid),
+    appendTimeoutMs: integerOption(o.appendTimeoutMs, 'appendTimeoutMs', 1, 2000, invalid),
+    readTimeoutMs: integerOption(o.readTimeoutMs, 'readTimeoutMs', 1, 2000, invalid),
+    readCount: integerOption(o.readCount, 'readCount', 1, 1000, invalid),
+    readBytes: integerOption(o.readBytes, 'readBytes', 1, 1024 * 1024, invalid),
+    lingerMs: integerOption(o.lingerMs, 'lingerMs', 0, 10_000, invalid),
+    positionCheckMs: integerOption(o.positionCheckMs, 'positionCheckMs', 0, 30_000, invalid),
     guard: o.rotateEpochOnServerChange ?? true,
-    maxQueuedItems: integerOption(o.maxQueuedItems, 'maxQueuedItems', 1, 10_000),
+    maxQueuedItems: integerOption(o.maxQueuedItems, 'maxQueuedItems', 1, 10_000, invalid),
     onError: o.onError ?? (() => {})
   }
 }
@@ -178,11 +180,11 @@ class RedisStore implements ReplayStore {
   async append (key: StreamKey, input: AppendInput, options: AppendOptions = {}): Promise<StoredEvent> {
     this.assertOpen()
     const keys = this.keys(key)
-    if (input === null || typeof input !== 'object' || typeof input.data !== 'string') throw new FST_SSE_INVALID_OPTION('append input must have string data')
-    if (input.event !== undefined && typeof input.event !== 'string') throw new FST_SSE_INVALID_OPTION('append input event must be a string')
+    if (input === null || typeof input !== 'object' || typeof input.data !== 'string') throw new FST_SSE_INVALID_STORE_ARGUMENT('redisStore append()', 'input must be an object with string data')
+    if (input.event !== undefined && typeof input.event !== 'string') throw new FST_SSE_INVALID_STORE_ARGUMENT('redisStore append()', 'input event must be a string')
     const idem = input.idempotencyKey ?? randomUUID()
     if (typeof idem !== 'string' || idem === '' || idem.length > MAX_IDEMPOTENCY_KEY) {
-      throw new FST_SSE_INVALID_OPTION(`idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`)
+      throw new FST_SSE_INVALID_STORE_ARGUMENT('redisStore append()', `idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`)
     }
     const signal = options.signal
     if (signal !== undefined && isAborted(signal)) throw abortError(signal)
@@ -244,7 +246,7 @@ class RedisStore implements ReplayStore {
     this.assertOpen()
     const keys = this.keys(key)
     const limit = options.limit ?? this.o.readCount
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new FST_SSE_INVALID_OPTION(`limit must be a positive integer, got ${String(limit)}`)
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new FST_SSE_INVALID_STORE_ARGUMENT('redisStore readAfter()', `limit must be a positive integer, got ${String(limit)}`)
     const position = parseEventId(lastId)
     if (position === undefined) {
       // Hostile or foreign junk never reaches Redis when this instance already knows the head.
@@ -253,7 +255,7 @@ class RedisStore implements ReplayStore {
     }
     const count = Math.min(limit, this.o.readCount)
     const maxBytes = options.maxBytes
-    if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 0)) throw new FST_SSE_INVALID_OPTION(`maxBytes must be a non-negative integer, got ${String(maxBytes)}`)
+    if (maxBytes !== undefined && (!Number.isSafeInteger(maxBytes) || maxBytes < 0)) throw new FST_SSE_INVALID_STORE_ARGUMENT('redisStore readAfter()', `maxBytes must be a non-negative integer, got ${String(maxBytes)}`)
     const bytes = Math.min(maxBytes ?? this.o.readBytes, this.o.readBytes)
     const maxAgeMs = options.retention?.maxAgeMs ?? this.o.maxAgeMs
     // A stream subscribed here answers from what it delivered last, without Redis, when the

@@ -1,7 +1,8 @@
 import { logSafely } from '../safe-log.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { encodeFrame, encodeItem, encodeJsonFrame, jsonSerializer, type DataSerializer, type ItemEncoder, type SseItem } from '../encode.js'
-import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_OPTION, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from '../errors.js'
+import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from '../errors.js'
+import type { OptionError } from '../option-checks.js'
 import type { EventMap } from './event-types.js'
 import { compileSerializer } from './serialize.js'
 import { compileCheck, type PayloadCheck } from './validate.js'
@@ -27,6 +28,14 @@ export interface EventOptions {
 export interface PipelineOptions extends EventOptions {
   /** Where skipped items are reported. */
   log?: FastifyBaseLogger
+}
+
+/** Where an event map is declared, for the errors that must name it: start-up errors are read far from the declaration. */
+export interface Declaration {
+  /** `route GET /jobs` or `stream jobs`. */
+  where: string
+  /** The coded error of the options object the map came in. */
+  invalid: OptionError
 }
 
 /** An item after validation and serialization: what a store keeps and what framing needs. */
@@ -56,13 +65,13 @@ interface CompiledEvent {
 const MESSAGE = 'message'
 
 /** The pipeline of a route or topic. Compiled once, at start-up. */
-export function compileEvents (events: EventMap | undefined, options: PipelineOptions, serializer: DataSerializer): EventPipeline {
+export function compileEvents (events: EventMap | undefined, options: PipelineOptions, serializer: DataSerializer, declaration: Declaration): EventPipeline {
   if (events === undefined) return untypedPipeline(serializer)
   const onInvalid = options.onInvalid ?? 'error'
   if (onInvalid !== 'error' && onInvalid !== 'skip') {
-    throw new FST_SSE_INVALID_OPTION(`onInvalid must be 'error' or 'skip', got ${String(onInvalid)}`)
+    throw declaration.invalid(`onInvalid must be 'error' or 'skip', got ${String(onInvalid)}`)
   }
-  const table = compileTable(events, options, serializer)
+  const table = compileTable(events, options, serializer, declaration)
   const declared = [...table.keys()].join(', ')
 
   // Every payload of a declared event is JSON text, strings included, so a client can parse
@@ -110,29 +119,29 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
   return { prepare, encode: encodeWith(options.log), encodeWith }
 }
 
-function compileTable (events: EventMap, options: EventOptions, serializer: DataSerializer): Map<string, CompiledEvent> {
+function compileTable (events: EventMap, options: EventOptions, serializer: DataSerializer, { where, invalid }: Declaration): Map<string, CompiledEvent> {
   if (events === null || typeof events !== 'object' || Array.isArray(events)) {
-    throw new FST_SSE_INVALID_OPTION(`events must be an object of event name → schema, got ${events === null ? 'null' : typeof events}`)
+    throw invalid(`events must be an object of event name → schema, got ${events === null ? 'null' : typeof events}`)
   }
   const validate = options.validate ?? true
   const serialize = options.serialize ?? true
-  if (typeof validate !== 'boolean') throw new FST_SSE_INVALID_OPTION(`validate must be a boolean, got ${typeof validate}`)
-  if (typeof serialize !== 'boolean') throw new FST_SSE_INVALID_OPTION(`serialize must be a boolean, got ${typeof serialize}`)
+  if (typeof validate !== 'boolean') throw invalid(`validate must be a boolean, got ${typeof validate}`)
+  if (typeof serialize !== 'boolean') throw invalid(`serialize must be a boolean, got ${typeof serialize}`)
   const table = new Map<string, CompiledEvent>()
   for (const [name, schema] of Object.entries(events)) {
     if (name === '' || /[\r\n]/.test(name)) {
-      throw new FST_SSE_INVALID_OPTION(`event names must be non-empty and free of CR and LF, got ${JSON.stringify(name)}`)
+      throw invalid(`event names must be non-empty and free of CR and LF, got ${JSON.stringify(name)}`)
     }
     if (schema === null || typeof schema !== 'object') {
-      throw new FST_SSE_INVALID_OPTION(`the schema of event "${name}" must be a schema object, got ${schema === null ? 'null' : typeof schema}`)
+      throw invalid(`the schema of event "${name}" must be a schema object, got ${schema === null ? 'null' : typeof schema}`)
     }
     table.set(name, {
-      check: validate ? compileCheck(name, schema) : null,
-      serialize: serialize ? compileSerializer(name, schema) : (data) => serializer(data, name),
+      check: validate ? compileCheck(name, schema, where) : null,
+      serialize: serialize ? compileSerializer(name, schema, where) : (data) => serializer(data, name),
       json: serialize ? escapesEverything(schema) : serializer === jsonSerializer
     })
   }
-  if (table.size === 0) throw new FST_SSE_INVALID_OPTION('events must declare at least one event')
+  if (table.size === 0) throw invalid('events must declare at least one event')
   return table
 }
 

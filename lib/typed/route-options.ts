@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, RouteOptions } from 'fastify'
-import { FST_SSE_INVALID_OPTION } from '../errors.js'
+import { routeOption } from '../option-checks.js'
 import { compileEvents, type EventMap, type EventOptions } from './event-pipeline.js'
 import { documentEvents } from './openapi.js'
 import type { ItemEncoder } from '../encode.js'
@@ -31,18 +31,11 @@ export const kRoute = Symbol('fastify-typed-sse.route')
  */
 export function compileRoute (options: SseRouteOptions, runtime: Runtime, route: RouteOptions, log?: FastifyBaseLogger): CompiledRoute {
   const name = `${String(route.method)} ${route.url}`
-  if (options === null || typeof options !== 'object') {
-    throw new FST_SSE_INVALID_OPTION(`route ${name}: sse must be an object`)
-  }
+  const invalid = routeOption(name)
+  if (options === null || typeof options !== 'object') throw invalid('sse must be an object')
   const events = options.events
-  let pipeline
-  try {
-    pipeline = compileEvents(events, { ...options, log: events === undefined ? log : log?.child({ route: name }) }, runtime.options.serializer)
-  } catch (err) {
-    // Name the route: start-up errors are read far from the declaration that caused them.
-    (err as Error).message = `route ${name}: ${(err as Error).message}`
-    throw err
-  }
+  const pipeline = compileEvents(events, { ...options, log: events === undefined ? log : log?.child({ route: name }) }, runtime.options.serializer,
+    { where: `route ${name}`, invalid })
   if (events !== undefined) documentEvents(route, events)
   const encodeWith = pipeline.encodeWith
   if (encodeWith === undefined) return { encode: pipeline.encode }

@@ -10,12 +10,12 @@ export type CompiledSerializer = (data: unknown) => string
  * Both TypeBox lines build plain JSON Schema (their markers are symbols or non-enumerable),
  * so one compiler serves every kind of schema.
  */
-export function compileSerializer (event: string, schema: object): CompiledSerializer {
+export function compileSerializer (event: string, schema: object, where: string): CompiledSerializer {
   let stringify: (data: unknown) => string
   try {
     stringify = fastJson(schema as unknown as Parameters<typeof fastJson>[0]) as (data: unknown) => string
   } catch (err) {
-    throw new FST_SSE_INVALID_SCHEMA(event, (err as Error).message, { cause: err })
+    throw new FST_SSE_INVALID_SCHEMA(event, where, (err as Error).message, { cause: err })
   }
   return (data) => {
     try {

@@ -44,10 +44,10 @@ const compilers: Record<Exclude<SchemaKind, 'json-schema'>, (schema: object) => 
   }
 }
 
-export function compileCheck (event: string, schema: object): PayloadCheck {
+export function compileCheck (event: string, schema: object, where: string): PayloadCheck {
   const kind = schemaKind(schema)
   if (kind === 'json-schema') {
-    throw new FST_SSE_INVALID_SCHEMA(event,
+    throw new FST_SSE_INVALID_SCHEMA(event, where,
       'not a TypeBox schema (validation needs schemas built with typebox 1.x or @sinclair/typebox 0.34; validate: false serializes without checking)')
   }
   let checker: Checker
@@ -58,7 +58,7 @@ export function compileCheck (event: string, schema: object): PayloadCheck {
     const reason = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_REQUIRE_ESM'
       ? `its compiler could not be loaded from ${packageOf[kind]}: ${(err as Error).message}`
       : (err as Error).message
-    throw new FST_SSE_INVALID_SCHEMA(event, reason, { cause: err })
+    throw new FST_SSE_INVALID_SCHEMA(event, where, reason, { cause: err })
   }
   return {
     test: checker.check,
