@@ -99,7 +99,10 @@ test('a custom parse and the missing-EventSource error', async (t) => {
     client.on('line', (data) => { client.close(); finish(data) })
   })
   t.equal(got, 'line:plain')
-  t.throws(() => createSseClient('http://127.0.0.1:1/'), /no EventSource/)
+  const err = (() => { try { createSseClient('http://127.0.0.1:1/') } catch (e) { return e } })()
+  t.ok(err instanceof TypeError, 'no EventSource here: a TypeError')
+  t.equal(err?.code, 'FST_SSE_NO_EVENTSOURCE', 'with its code')
+  t.match(err?.message, /no EventSource/)
 })
 
 test('the client build loads nothing: no server code, no TypeBox', async (t) => {

@@ -68,6 +68,7 @@ test('headers leave at once with an opening frame, before the first event', asyn
   // payloadAsStream resolves once the head is written; without an opening frame it would wait forever.
   const result = await injectEvents(app, '/', { timeoutMs: 200 }).catch((err) => err)
   t.match(result.message, /0 of Infinity events/, 'no events, and the helper gives up cleanly')
+  t.equal(result.code, 'FST_SSE_INJECT_TIMEOUT', 'with a coded error')
   const controller = new AbortController()
   const res = await app.inject({ url: '/', payloadAsStream: true, signal: controller.signal })
   t.equal(res.statusCode, 200)

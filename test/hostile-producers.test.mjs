@@ -210,6 +210,7 @@ test('a producer of nothing but empty items does not hold the event loop: the cl
   })
   const res = await injectEvents(host.app, '/', { timeoutMs: 200 }).catch((err) => err)
   t.match(res.message, /injectEvents: 0 of Infinity events/, 'the client gave up and left')
+  t.equal(res.code, 'FST_SSE_INJECT_TIMEOUT')
   await new Promise((resolve) => setImmediate(resolve))
   t.ok(returned, `return() ran after ${pulled} empty items`)
   t.equal(host.holder.results[0]?.reason, 'client')
