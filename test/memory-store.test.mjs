@@ -155,6 +155,9 @@ test('bad options and inputs are refused with coded errors', async (t) => {
   for (const input of [{ data: 5 }, null, 'x', { event: 'e' }, { data: 'x', event: 5 }, { data: 'x', event: {} }]) {
     await t.rejects(store.append('k', input), { code: 'FST_SSE_INVALID_STORE_ARGUMENT', name: 'FastifyError', message: /^Invalid argument to memoryStore append\(\): input/ }, JSON.stringify(input))
   }
+  for (const idempotencyKey of ['', 5, {}, null, ['k']]) {
+    await t.rejects(store.append('k', { data: 'x', idempotencyKey }), { code: 'FST_SSE_INVALID_STORE_ARGUMENT', message: /idempotencyKey/ }, `idempotencyKey ${JSON.stringify(idempotencyKey)}`)
+  }
   t.ok(await store.append('k', { data: 5 }).catch((err) => err) instanceof TypeError, 'still a TypeError')
   t.match(await store.head('k'), /:0$/, 'nothing was stored')
 })

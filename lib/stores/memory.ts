@@ -140,6 +140,10 @@ class MemoryStore implements MemoryReplayStore {
       throw new FST_SSE_INVALID_STORE_ARGUMENT('memoryStore append()', 'input must be an object with string data')
     }
     if (input.event !== undefined && typeof input.event !== 'string') throw new FST_SSE_INVALID_STORE_ARGUMENT('memoryStore append()', 'input event must be a string')
+    // The same check as the Redis store's, so a store-level caller finds the same contract on both.
+    if (input.idempotencyKey !== undefined && (typeof input.idempotencyKey !== 'string' || input.idempotencyKey === '')) {
+      throw new FST_SSE_INVALID_STORE_ARGUMENT('memoryStore append()', 'idempotencyKey must be a non-empty string')
+    }
     const now = this.now()
     const history = this.touch(key, now, options?.retention)
     const idempotencyKey = input.idempotencyKey
