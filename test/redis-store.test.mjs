@@ -67,6 +67,10 @@ if (requireRedisServer(t0)) {
       await t.rejects(store.readAfter('room/1', head0, { limit: 0 }), { code: 'FST_SSE_INVALID_STORE_ARGUMENT' })
       await t.rejects(store.append('', { data: 'x' }), { code: 'FST_SSE_INVALID_KEY' })
       await t.rejects(store.append('k', { data: 1 }), { code: 'FST_SSE_INVALID_STORE_ARGUMENT' })
+      // The memory store's checks, and code.
+      for (const idempotencyKey of ['', 5, {}, null, ['k']]) {
+        await t.rejects(store.append('k', { data: 'x', idempotencyKey }), { code: 'FST_SSE_INVALID_STORE_ARGUMENT', message: /idempotencyKey/ }, `idempotencyKey ${JSON.stringify(idempotencyKey)}`)
+      }
     })
 
     test(`${kind}: a repeated idempotency key appends once and returns the first result`, async (t) => {

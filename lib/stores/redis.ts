@@ -182,7 +182,7 @@ class RedisStore implements ReplayStore {
     const keys = this.keys(key)
     if (input === null || typeof input !== 'object' || typeof input.data !== 'string') throw new FST_SSE_INVALID_STORE_ARGUMENT('redisStore append()', 'input must be an object with string data')
     if (input.event !== undefined && typeof input.event !== 'string') throw new FST_SSE_INVALID_STORE_ARGUMENT('redisStore append()', 'input event must be a string')
-    const idem = input.idempotencyKey ?? randomUUID()
+    const idem = input.idempotencyKey === undefined ? randomUUID() : input.idempotencyKey
     if (typeof idem !== 'string' || idem === '' || idem.length > MAX_IDEMPOTENCY_KEY) {
       throw new FST_SSE_INVALID_STORE_ARGUMENT('redisStore append()', `idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY} characters`)
     }
