@@ -21,25 +21,53 @@ const compilerOptions = {
   types: ['node']
 }
 
-// Parsed declaration files (the package's, Fastify's, TypeBox's, @types/node) are shared by
-// the checks: parsing them again for each one takes most of a minute on a busy machine.
-const parsed = new Map()
+// The blocks and every edited copy the tests need go into one program, checked by one
+// checker: each copy sits beside the blocks under its own name, so its imports resolve as the
+// block's do, and its errors are its own. Building a program (and checking Fastify's and
+// TypeBox's declarations against it) per edit took most of a minute on a busy machine.
+const variants = new Map() // virtual file name -> text
 
-/** Type errors of the blocks (of the swapped file alone, if any); `replace` swaps one file's text first. */
-function typeErrors (replace = {}) {
-  const host = ts.createCompilerHost(compilerOptions)
-  const readFile = host.readFile
-  const getSourceFile = host.getSourceFile
-  host.readFile = (file) => replace[file] ?? readFile(file)
-  host.getSourceFile = (file, ...rest) => {
-    if (blocks.includes(file) || file in replace) return getSourceFile(file, ...rest)
-    if (!parsed.has(file)) parsed.set(file, getSourceFile(file, ...rest))
-    return parsed.get(file)
-  }
-  const program = ts.createProgram(blocks, compilerOptions, host)
-  const [swapped] = Object.keys(replace)
-  return ts.getPreEmitDiagnostics(program, swapped && program.getSourceFile(swapped)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+/** Registers `text` as an edited copy of `file` named `<name>.<label>.ts`, and returns that name. */
+function variant (file, label, text) {
+  const name = file.replace(/\.ts$/, `.${label}.ts`)
+  variants.set(name, text)
+  return name
 }
+
+let program
+let blockErrors
+/** Builds and checks the program once; returns the errors outside the copies. */
+function checkedBlocks () {
+  if (program === undefined) {
+    const host = ts.createCompilerHost(compilerOptions)
+    const readFile = host.readFile
+    const fileExists = host.fileExists
+    host.readFile = (name) => variants.get(name) ?? readFile(name)
+    host.fileExists = (name) => variants.has(name) || fileExists(name)
+    program = ts.createProgram([...blocks, ...variants.keys()], compilerOptions, host)
+    // The copies do not change the program's global or module scope: an error outside them is
+    // one of the blocks themselves (or the package's declarations).
+    blockErrors = ts.getPreEmitDiagnostics(program).filter((d) => !variants.has(d.file?.fileName))
+  }
+  return blockErrors
+}
+
+/** Type errors of `file` (a block or a registered copy), as diagnostics. */
+function diagnosticsOf (file) {
+  checkedBlocks()
+  if (!blocks.includes(file) && !variants.has(file)) throw new Error(`${file} is not in the program`)
+  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file))
+}
+
+const messages = (diagnostics) => diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+
+const source = (file) => readFileSync(file, 'utf8')
+const routeSource = source(blocks[0])
+const brokenRoute = variant(blocks[0], 'wrong-payload', routeSource.replace('percent: 33 }', "percent: '33' }"))
+const misusedClient = variant(blocks[1], 'misused', source(blocks[1]).replace('data.percent', 'data.percentage'))
+const providerSource = source(blocks[3])
+const brokenProviderText = providerSource.replace("      // yield { event: 'finished', data: { status: 'ok' } }", "      yield { event: 'finished', data: { status: 'ok' } }")
+const brokenProvider = variant(blocks[3], 'bad-yield', brokenProviderText)
 
 /** Compiles the blocks to JavaScript next to the package, so their imports resolve as a user's would. */
 async function load () {
@@ -62,14 +90,11 @@ async function load () {
 }
 
 test('the blocks type-check, and a wrong payload in them does not', async (t) => {
-  t.same(typeErrors(), [])
-  const route = blocks[0]
-  const broken = readFileSync(route, 'utf8').replace('percent: 33 }', "percent: '33' }")
-  t.not(broken, readFileSync(route, 'utf8'), 'the control edit applies')
-  t.match(typeErrors({ [route]: broken }).join('\n'), /string.*not assignable to type 'number'/s)
-  const client = blocks[1]
-  const misuse = readFileSync(client, 'utf8').replace('data.percent', 'data.percentage')
-  t.match(typeErrors({ [client]: misuse }).join('\n'), /percentage/)
+  t.same(messages(checkedBlocks()), [])
+  t.not(variants.get(brokenRoute), routeSource, 'the control edit applies')
+  t.match(messages(diagnosticsOf(brokenRoute)).join('\n'), /string.*not assignable to type 'number'/s)
+  t.not(variants.get(misusedClient), source(blocks[1]), 'the control edit applies')
+  t.match(messages(diagnosticsOf(misusedClient)).join('\n'), /percentage/)
 })
 
 test('the route streams its events; the client shows them', async (t) => {
@@ -119,17 +144,12 @@ test('every code block of the section is one of these files, verbatim', async (t
 })
 
 test('the TypeBox 1.x route: typed through its provider, a bad yield is an error at that yield, and it streams', async (t) => {
-  const file = blocks[3]
-  const source = readFileSync(file, 'utf8')
-  const broken = source.replace("      // yield { event: 'finished', data: { status: 'ok' } }", "      yield { event: 'finished', data: { status: 'ok' } }")
-  t.not(broken, source, 'the control edit applies')
-  const host = ts.createCompilerHost(compilerOptions)
-  const readFile = host.readFile
-  host.readFile = (name) => name === file ? broken : readFile(name)
-  const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram(blocks, compilerOptions, host))
-  const line = broken.split('\n').findIndex((l) => l.includes("status: 'ok'"))
+  t.not(brokenProviderText, providerSource, 'the control edit applies')
+  const diagnostics = diagnosticsOf(brokenProvider)
+  const line = brokenProviderText.split('\n').findIndex((l) => l.includes("status: 'ok'"))
   t.ok(diagnostics.length > 0, 'the bad item is an error')
   t.same([...new Set(diagnostics.map((d) => d.file.getLineAndCharacterOfPosition(d.start).line))], [line], 'reported on the yield line only')
+  t.same(messages(checkedBlocks()), [], 'and nowhere else')
 
   const { provider } = await load()
   const app = await provider.buildCi()
