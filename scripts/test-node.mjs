@@ -16,6 +16,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { syncTapPlugins } from './tap-plugins.mjs'
 
 /** The versions the project supports and CI tests; package.json's engines says the same. */
 const SUPPORTED = ['22', '24', '26']
@@ -32,6 +33,7 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
   process.exit(1)
 }
 
+if (syncTapPlugins() !== 0) process.exit(1)
 const results = []
 for (const version of versions) {
   const started = Date.now()

@@ -1,7 +1,8 @@
-// `npm test`: lint, build, type-check, the tap suite, the type tests, the package check and the
-// published types under each module setting (scripts/type-matrix.mjs), in that
-// order, stopping at the first failure. Ends with one plain "N passed, N failed" line for the
-// tap suite, so the result is readable without knowing tap's report format.
+// `npm test`: lint, build, type-check, tap's plugins as .taprc lists them
+// (scripts/tap-plugins.mjs), the tap suite, the type tests, the package check and the published
+// types under each module setting (scripts/type-matrix.mjs), in that order, stopping at the first
+// failure. Ends with one plain "N passed, N failed" line for the tap suite, so the result is
+// readable without knowing tap's report format.
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +14,7 @@ const steps = [
   ['lint', [bin('eslint', 'bin/eslint.js'), '.']],
   ['build', [join(root, 'scripts/build.mjs'), '--clean']],
   ['type-check', [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit']],
+  ['tap plugins', [join(root, 'scripts/tap-plugins.mjs')]],
   ['tap', [bin('tap', 'dist/esm/run.mjs'), ...process.argv.slice(2)], true],
   ['type tests', [bin('tsd', 'dist/cli.js'), '--typings', 'dist/esm/index.d.ts', '--files', 'types/**/*.test-d.ts']],
   ['package exports', [bin('@arethetypeswrong/cli', 'dist/index.js'), '--pack', '.', '--profile', 'node16']],
