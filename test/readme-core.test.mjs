@@ -8,9 +8,9 @@ import { until } from './helpers/wait.mjs'
 
 test('quick start: three progress events with ids, then done', async (t) => {
   t.teardown(() => quickStart.close())
-  const res = await quickStart.inject('/jobs/7/progress')
+  // Both at once: each stream spends the example's own pauses between its steps.
+  const [res, { events }] = await Promise.all([quickStart.inject('/jobs/7/progress'), injectEvents(quickStart, '/jobs/7/progress')])
   t.match(res.body, /^retry: 3000\n\n/)
-  const { events } = await injectEvents(quickStart, '/jobs/7/progress')
   t.same(events.map((e) => [e.type, e.lastEventId]), [['progress', '1'], ['progress', '2'], ['progress', '3'], ['done', '3']])
   t.same(JSON.parse(events[2].data), { step: 'Confirming', percent: 99 })
 })
