@@ -91,11 +91,8 @@ if (requireRedisServer(t0)) {
   for (const [name, inject] of Object.entries(faults)) {
     test(`fault: ${name}`, async (t) => {
       await redis.command('FLUSHALL')
-      const bases = []
-      for (let i = 0; i < 2; i++) {
-        const instance = await startInstance(t, 'ioredis', redis.url)
-        bases.push({ url: instance.base, child: instance.child, down: false })
-      }
+      const instances = await Promise.all([startInstance(t, 'ioredis', redis.url), startInstance(t, 'ioredis', redis.url)])
+      const bases = instances.map((instance) => ({ url: instance.base, child: instance.child, down: false }))
       const up = () => bases.filter((b) => !b.down)
       const results = []
       let n = 0
