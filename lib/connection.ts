@@ -143,7 +143,20 @@ export class Connection {
       this.destroy('overflow')
       return false
     }
-    return this.write(chunk)
+    if (this.batch !== '' || this.blocked !== null) return this.write(chunk)
+    // Nothing waits before it: written at once. A push is mostly one event to each of many
+    // connections (a publish), and this way each leaves within the publish's own pass, as in a
+    // plain loop of writes, instead of in a second pass at the end of the tick. What follows in
+    // the same tick is still merged: the response corks its socket until the tick ends.
+    this.events++
+    this.flags |= WROTE
+    try {
+      return this.send(chunk)
+    } catch {
+      // As in the end-of-tick flush: the other connections of this publish must still be written.
+      this.destroy('error')
+      return false
+    }
   }
 
   /** Bytes written but not yet taken by the client (its socket queue and this tick's batch). */
@@ -168,7 +181,12 @@ export class Connection {
     const batch = this.batch
     if (batch === '' || this.reason !== undefined) return this.blocked === null
     this.batch = ''
-    if (this.res.write(batch)) return true
+    return this.send(batch)
+  }
+
+  /** Hands text to the response; false (and blocked until 'drain') when the client is not keeping up. */
+  private send (text: string): boolean {
+    if (this.res.write(text)) return true
     if (this.blocked === null) {
       this.blocked = new Blocked()
       this.res.on('drain', onResponseDrain)

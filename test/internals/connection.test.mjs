@@ -213,3 +213,34 @@ test('every connection written in one tick is flushed at its end, each in one wr
   await flushed()
   t.same(opened[11].res.chunks.at(-1), 'data: c\n\n')
 })
+
+test('a push with nothing waiting is written at once; behind a batch it joins the batch, in order', async (t) => {
+  const { res, conn } = open()
+  t.equal(conn.push('data: 1\n\n'), true)
+  t.same(res.chunks, ['data: 1\n\n'], 'written within the push: a publish reaches every socket in its own pass')
+  conn.write('data: 2\n\n')
+  conn.push('data: 3\n\n')
+  t.same(res.chunks, ['data: 1\n\n'], 'behind a batched block, a push waits with it')
+  await flushed()
+  t.same(res.chunks, ['data: 1\n\n', 'data: 2\n\ndata: 3\n\n'], 'then both leave in one write, in order')
+  t.equal(conn.events, 3)
+})
+
+test('a push refused by the client blocks the connection until it drains; one whose write throws is dropped', async (t) => {
+  const slow = open({}, { highWaterMark: 8 })
+  t.equal(slow.conn.push('data: 123456789\n\n'), false, 'the client has no room')
+  let writable = false
+  slow.conn.whenWritable().then(() => { writable = true })
+  await flushed()
+  t.equal(writable, false, 'blocked until the client reads')
+  slow.conn.push('data: 2\n\n')
+  t.equal(slow.res.chunks.length, 1, 'a later push waits behind the refused one')
+  slow.res.take()
+  await flushed()
+  t.equal(writable, true)
+  t.same(slow.res.chunks.at(-1), 'data: 2\n\n')
+  const broken = open()
+  broken.res.write = () => { throw new TypeError('this response cannot be written to') }
+  t.equal(broken.conn.push('data: x\n\n'), false)
+  t.equal(broken.conn.reason, 'error')
+})
