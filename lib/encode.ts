@@ -85,12 +85,6 @@ export function encodeJsonFrame (item: Omit<SseItem, 'data'>, text: string, maxB
 }
 
 /**
- * Frames one event whose data is already text (serialized, validated, or read back from a
- * store): the fields of `item` other than `data`, then `text` as `data:` lines. Each field is
- * read once. Every field is checked, then the size, and only then is the block built: an
- * oversized block costs a scan of its text, never the building of it.
- */
-/**
  * Validates and encodes one item into one event block (or '' for nothing to send), refusing
  * with FST_SSE_EVENT_TOO_LARGE, before doing the work, a block over `maxBytes`.
  */
@@ -101,6 +95,12 @@ export function idOnlyFrame (id: string): string {
   return 'id: ' + id + '\n\n'
 }
 
+/**
+ * Frames one event whose data is already text (serialized, validated, or read back from a
+ * store): the fields of `item` other than `data`, then `text` as `data:` lines. Each field is
+ * read once. Every field is checked, then the size, and only then is the block built: an
+ * oversized block costs a scan of its text, never the building of it.
+ */
 export function encodeFrame (item: Omit<SseItem, 'data'>, text: string | undefined, maxBytes = Infinity): string {
   const { event, id, retry, comment } = item
   let fields = ''

@@ -42,6 +42,7 @@ class Pump implements EndListener {
   // True once the producer finished, threw or broke the protocol: return() is then not owed.
   private settled = false
   private empties = 0
+  private next: unknown = undefined
   private link: Link | null
   private readonly onResult: (result: unknown) => void
   private readonly onFailure: (err: unknown) => void
@@ -80,7 +81,14 @@ class Pump implements EndListener {
     while (!this.finished) {
       let result: unknown
       try {
-        result = iterator.next()
+        // Read once, as for-await reads it. An async generator's own next() always answers a
+        // fresh native promise: the checks below are for every other kind of producer.
+        const next = (this.next ??= iterator.next)
+        if (next === asyncGeneratorNext) {
+          promiseThen.call(asyncGeneratorNext.call(iterator), this.onResult, this.onFailure)
+          return
+        }
+        result = (next as () => unknown).call(iterator)
         if (isThenable(result)) {
           if (isPlainPromise(result)) promiseThen.call(result, this.onResult, this.onFailure)
           // Any other thenable is adopted by a promise of ours: its then() runs later, once,
@@ -162,6 +170,8 @@ export function cancel (iterator: AnyIterator<unknown>): void {
 
 const PromisePrototype = Promise.prototype
 const promiseThen = PromisePrototype.then
+// %AsyncGeneratorPrototype%.next, the next() of every async generator object.
+const asyncGeneratorNext = (Object.getPrototypeOf(Object.getPrototypeOf((async function * () {})())) as AsyncGenerator).next
 
 export function isThenable<T> (value: unknown): value is PromiseLike<T> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<T>).then === 'function'
