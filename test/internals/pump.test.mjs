@@ -130,3 +130,30 @@ test('a producer that throws or breaks the protocol settles the pump once, with 
     t.notOk(returned, `${name}: a failed producer is owed no return()`)
   }
 })
+
+test('next is read once, as for-await reads it; an async generator with its own next() gets every check', async (t) => {
+  const conn = () => new Connection(new FakeResponse(), limits, 0)
+  // A producer whose next() changes after the first read: the first one is kept.
+  let reads = 0
+  const items = [1, 2, 3]
+  const swapping = {
+    get next () {
+      reads++
+      if (reads > 1) return () => ({ done: false, value: { data: 'from a later read' } })
+      return () => items.length > 0 ? { done: false, value: { data: String(items.shift()) } } : { done: true, value: undefined }
+    }
+  }
+  const first = conn()
+  t.equal(await pump(first, swapping, encode, Infinity), undefined)
+  t.equal(reads, 1, 'read once for four calls')
+  await flushed()
+  t.equal(first.res.text, 'data: 1\n\ndata: 2\n\ndata: 3\n\n')
+  // An async generator object whose next is its own (not the generator's): a result that is
+  // not an iterator result is refused with the coded error, not trusted as a generator's.
+  const generator = (async function * () { yield { data: 'never' } })()
+  generator.next = () => 42
+  const second = conn()
+  const error = await pump(second, generator, encode, Infinity)
+  t.equal(error?.code, 'FST_SSE_PRODUCER')
+  t.match(error?.message, /not an object/)
+})
