@@ -137,16 +137,23 @@ function opsOf (request: FastifyRequest): RouteOps | undefined {
   return (request.routeOptions.config as { [kOps]?: RouteOps } | undefined)?.[kOps]
 }
 
+/**
+ * `reply.sse`: a function (for `reply.sse(source)`) carrying its methods as closures, so they
+ * work destructured too. `accepted` is a getter on a prototype all of them share: an accessor
+ * defined on each function would turn it into a dictionary, about 470 B more for every stream.
+ * Once a stream has started, the reply forgets this object (a stream whose handler returns its
+ * promise keeps the reply for its whole life); reading `reply.sse` again makes another on the
+ * same state.
+ */
 function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
   const { runtime, fanout } = ops
-  const state = (reply[kState] = {
+  const state = (reply[kState] ??= {
     started: false,
     lastEventId: readLastEventId(reply.request as FastifyRequest, {
       query: runtime.options.lastEventIdQuery,
       maxLength: runtime.options.maxLastEventIdLength
     })
   })
-  let accepted: boolean | undefined
   const api = Object.assign((source: SseSource) => {
     try {
       // Over a cap the producer is never called: the stream opens only to be told to come back later.
@@ -155,24 +162,43 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
       // reply.sse() reports every failure through its promise, as streamFrom does.
       return Promise.reject(err)
     }
-    return streamFrom(runtime, reply, state, source)
+    const result = streamFrom(runtime, reply, state, source)
+    reply[kReply] = null
+    return result
   }, {
     open: () => {
       prepare(ops, reply)
-      return openStream(runtime, reply, state)
+      const stream = openStream(runtime, reply, state)
+      reply[kReply] = null
+      return stream
     },
     subscribe: ((target, options) => {
       prepare(ops, reply)
-      return fanout.subscribe(reply, state, target as never, options as never)
+      const subscribed = fanout.subscribe(reply, state, target as never, options as never)
+      reply[kReply] = null
+      return subscribed
     }) as SubscribeFunction,
     lastEventId: lastEventIdOf(state),
-    expireAt: (at: Date | number) => expireAt(ops, reply, at)
+    expireAt: (at: Date | number) => expireAt(ops, reply, at),
+    [kOwner]: reply as FastifyReply
   })
-  return Object.defineProperty(api, 'accepted', {
-    enumerable: true,
-    get: () => (accepted ??= isAccepted(reply.request))
-  }) as SseReply
+  return Object.setPrototypeOf(api, SseReplyPrototype) as SseReply
 }
+
+const kOwner = Symbol('fastify-typed-sse.owner')
+const kAccepted = Symbol('fastify-typed-sse.accepted')
+
+interface SseReplyInternals {
+  [kOwner]: FastifyReply
+  [kAccepted]?: boolean
+}
+
+const SseReplyPrototype: object = Object.setPrototypeOf({
+  get accepted (): boolean {
+    const api = this as unknown as SseReplyInternals
+    return (api[kAccepted] ??= isAccepted(api[kOwner].request))
+  }
+}, Function.prototype)
 
 function isAccepted (request: FastifyRequest): boolean {
   const alternative = opsOf(request)?.alternative
