@@ -75,14 +75,24 @@ export function encodeJsonFrame (item: Omit<SseItem, 'data'>, text: string, maxB
   // Comments and retry hints are rare on data events: they take the general path.
   if (item.comment !== undefined || item.retry !== undefined) return encodeFrame(item, text, maxBytes)
   const { event, id } = item
-  let fields = event === undefined ? '' : eventField(event)
+  const eventLine = event === undefined ? '' : eventField(event)
+  // The usual event, a safe-integer id well under the size limit, is built in one expression:
+  // its size is bounded from lengths alone, and no field string is made on the way (that
+  // intermediate string was about a twentieth of the CPU per event of a busy stream).
+  if (typeof id === 'number' && Number.isSafeInteger(id) && fitsUnder(eventLine.length + MAX_INTEGER_ID_LINE, undefined, text) <= maxBytes) {
+    return eventLine + 'id: ' + id + '\ndata: ' + text + '\n\n'
+  }
+  let fields = eventLine
   if (id !== undefined) fields += idField(id)
-  if (maxBytes !== Infinity && fitsUnder(fields, undefined, text) > maxBytes) {
+  if (maxBytes !== Infinity && fitsUnder(fields.length, undefined, text) > maxBytes) {
     const bytes = frameBytes(fields, undefined, text)
     if (bytes > maxBytes) throw new FST_SSE_EVENT_TOO_LARGE(bytes, maxBytes)
   }
   return fields + 'data: ' + text + '\n\n'
 }
+
+// The longest `id:` line a safe integer makes: "id: -9007199254740991\n".
+const MAX_INTEGER_ID_LINE = 22
 
 /**
  * Validates and encodes one item into one event block (or '' for nothing to send), refusing
@@ -109,7 +119,7 @@ export function encodeFrame (item: Omit<SseItem, 'data'>, text: string | undefin
   if (retry !== undefined) fields += retryField(retry)
   if (comment !== undefined) checkText(comment, 'comment')
   if (text !== undefined) checkText(text, 'data')
-  if (maxBytes !== Infinity && fitsUnder(fields, comment, text) > maxBytes) {
+  if (maxBytes !== Infinity && fitsUnder(fields.length, comment, text) > maxBytes) {
     const bytes = frameBytes(fields, comment, text)
     if (bytes > maxBytes) throw new FST_SSE_EVENT_TOO_LARGE(bytes, maxBytes)
   }

@@ -15,12 +15,13 @@ const COMMENT_LINE = 3
 const EMPTY_COMMENT_LINE = 2
 
 /**
- * An upper bound on the UTF-8 size of the block the encoder builds from these parts, from
- * their lengths alone: a UTF-16 unit is at most 3 bytes, and a line break becomes at most a
- * line's overhead ("\ndata: " is 7 bytes for a break of 1 or 2 units).
+ * An upper bound on the UTF-8 size of the block the encoder builds from these parts (field
+ * lines `fieldsLength` UTF-16 units long, a comment, data text), from their lengths alone: a
+ * UTF-16 unit is at most 3 bytes, and a line break becomes at most a line's overhead
+ * ("\ndata: " is 7 bytes for a break of 1 or 2 units).
  */
-export function fitsUnder (fields: string, comment: string | undefined, text: string | undefined): number {
-  let bound = fields.length * 3 + 1
+export function fitsUnder (fieldsLength: number, comment: string | undefined, text: string | undefined): number {
+  let bound = fieldsLength * 3 + 1
   if (comment !== undefined) bound += comment.length * 3 + COMMENT_LINE
   if (text !== undefined) bound += text.length * DATA_LINE + DATA_LINE
   return bound

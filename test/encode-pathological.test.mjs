@@ -103,7 +103,9 @@ test('encoding cost grows linearly: 8x the input costs about 8x, not 64x', async
 test('the size check is exact at the limit, for every field and line break kind', async (t) => {
   const items = [
     { data: 'x' }, { data: '\n' }, { data: '\r\n\r' }, { data: '€😀\n日' }, { comment: 'a\n\nb\r' }, { comment: '' },
-    { event: 'tick', id: 'é', retry: 10, comment: 'c', data: 'a\r\nb' }, { id: 12345 }, { data: '' }
+    { event: 'tick', id: 'é', retry: 10, comment: 'c', data: 'a\r\nb' }, { id: 12345 }, { data: '' },
+    // Serialized data with an integer id: the one-expression path, and its bound from lengths.
+    { event: 'tick', id: 7, data: { a: 1 } }, { id: -9007199254740991, data: ['é😀\n'] }, { id: 0, data: { s: 'x'.repeat(300) } }
   ]
   for (const item of items) {
     const bytes = Buffer.byteLength(encodeEvent(item))

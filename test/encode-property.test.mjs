@@ -27,7 +27,11 @@ function randomItem (next) {
   const item = {}
   if (next() < 0.9) item.data = next() < 0.8 ? randomText(next, 12) : { nested: randomText(next, 6), n: Math.floor(next() * 100) }
   if (next() < 0.5) item.event = withoutLineBreaks(randomText(next, 4)).replace(/^$/, 'e')
-  if (next() < 0.5) item.id = withoutLineBreaks(randomText(next, 4)).replace(/\0/g, '')
+  if (next() < 0.5) {
+    item.id = next() < 0.3
+      ? Math.trunc((next() * 2 - 1) * Number.MAX_SAFE_INTEGER)
+      : withoutLineBreaks(randomText(next, 4)).replace(/\0/g, '')
+  }
   if (next() < 0.2) item.retry = Math.floor(next() * 10_000)
   if (next() < 0.2) item.comment = randomText(next, 4)
   return item
