@@ -162,27 +162,27 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
       // reply.sse() reports every failure through its promise, as streamFrom does.
       return Promise.reject(err)
     }
-    const result = streamFrom(runtime, reply, state, source)
-    reply[kReply] = null
-    return result
+    return forget(reply, streamFrom(runtime, reply, state, source))
   }, {
     open: () => {
       prepare(ops, reply)
-      const stream = openStream(runtime, reply, state)
-      reply[kReply] = null
-      return stream
+      return forget(reply, openStream(runtime, reply, state))
     },
     subscribe: ((target, options) => {
       prepare(ops, reply)
-      const subscribed = fanout.subscribe(reply, state, target as never, options as never)
-      reply[kReply] = null
-      return subscribed
+      return forget(reply, fanout.subscribe(reply, state, target as never, options as never))
     }) as SubscribeFunction,
     lastEventId: lastEventIdOf(state),
     expireAt: (at: Date | number) => expireAt(ops, reply, at),
     [kOwner]: reply as FastifyReply
   })
   return Object.setPrototypeOf(api, SseReplyPrototype) as SseReply
+}
+
+/** A stream started: the reply lets go of its `reply.sse` (see {@link sseReply}) and hands on what the start gave. */
+function forget<T> (reply: ReplyWithState, started: T): T {
+  reply[kReply] = null
+  return started
 }
 
 const kOwner = Symbol('fastify-typed-sse.owner')

@@ -1,9 +1,9 @@
 // Pathological inputs must cost time linear in their size, and an event over maxEventBytes
 // must be refused before it is built: the refusal may scan the input, never build the output.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
 import { encodeEvent } from 'fastify-typed-sse'
 import { decodeEvents } from 'fastify-typed-sse/testing'
+import { runNodeForJson } from './helpers/child.mjs'
 
 const MiB = 1 << 20
 
@@ -11,13 +11,7 @@ const MiB = 1 << 20
 // (58 MiB of text, millions of line pieces) cannot fit, so the child only survives, and
 // prints its answer, when the size is checked before the work.
 function inSmallHeap (code) {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--max-old-space-size=64', '--input-type=module', '-e', code],
-      { cwd: new URL('..', import.meta.url), timeout: 100_000 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`child failed (${err.code ?? err.signal}): ${stderr.split('\n').slice(0, 5).join('\n')}`))
-        else resolve(JSON.parse(stdout.trim().split('\n').pop()))
-      })
-  })
+  return runNodeForJson(['--max-old-space-size=64', '--input-type=module', '-e', code], { cwd: new URL('..', import.meta.url), timeout: 100_000 })
 }
 
 const PATHOLOGICAL = `const data = '\\n'.repeat(8 * ${MiB})`

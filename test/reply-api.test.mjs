@@ -2,10 +2,10 @@
 // started (same state: a second start is refused), and it costs an open stream nothing once
 // the stream runs.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { build, listen, rawGet } from './helpers/app.mjs'
 import { failOnEscapes } from './helpers/escapes.mjs'
+import { runNodeForJson } from './helpers/child.mjs'
 
 test('destructured methods work, and reply.sse read after the start keeps the stream\'s state', async (t) => {
   failOnEscapes(t)
@@ -37,12 +37,7 @@ test('destructured methods work, and reply.sse read after the start keeps the st
 
 test('every reply.sse shares one hidden class, and an open stream does not keep it alive', async (t) => {
   const script = fileURLToPath(new URL('./helpers/reply-api-heap.mjs', import.meta.url))
-  const result = await new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', '--allow-natives-syntax', script], { timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${err.message}\n${stderr}`))
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()))
-    })
-  })
+  const result = await runNodeForJson(['--expose-gc', '--allow-natives-syntax', script], { timeout: 60_000 })
   t.equal(result.open, 1, 'measured while the stream was open')
   t.equal(result.sameShape, true, 'one hidden class for all: an accessor defined on each would give each its own')
   t.equal(result.collected, true, 'the reply forgot it once the stream started')

@@ -2,19 +2,14 @@
 // after the client left. The soak runs in a child process started with --expose-gc, so what
 // survives is measured after real full collections.
 import { test } from 'tap'
-import { execFile } from 'node:child_process'
+import { runNodeForJson } from './helpers/child.mjs'
 import { fileURLToPath } from 'node:url'
 
 const script = fileURLToPath(new URL('./helpers/stuck-soak.mjs', import.meta.url))
 const CYCLES = 1000
 
 function soak () {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', script, String(CYCLES)], { timeout: 110_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`soak failed: ${err.message}\n${stderr}`))
-      else resolve(JSON.parse(stdout.trim().split('\n').pop()))
-    })
-  })
+  return runNodeForJson(['--expose-gc', script, String(CYCLES)], { timeout: 110_000 })
 }
 
 test(`${CYCLES} connect/disconnect cycles against producers that never settle leave no response behind`, async (t) => {

@@ -20,15 +20,15 @@ app.get('/open', (request, reply) => {
   api = new WeakRef(sseReply)
   return sseReply.open().done
 })
+let kept
+app.get('/other', (request, reply) => {
+  kept = reply.sse
+  return {}
+})
 let sameShape
 app.get('/shape', async (request, reply) => {
   await app.inject({ url: '/other' })
   sameShape = haveSameMap(reply.sse, kept)
-  return {}
-})
-let kept
-app.get('/other', (request, reply) => {
-  kept = reply.sse
   return {}
 })
 await app.inject({ url: '/shape' })
