@@ -1,3 +1,5 @@
+import { ServerResponse } from 'node:http'
+
 /** What a stream needs of a response: `http.ServerResponse` and `http2.Http2ServerResponse` both fit. */
 export interface RawResponse {
   write: (chunk: string) => boolean
@@ -63,8 +65,8 @@ export class Connection {
   // Created on first use: most pushed streams never look at their signal.
   private controller: AbortController | undefined
   private batch = ''
-  // SCHEDULED | WROTE, in one field: every field is paid by every idle subscriber.
-  private flags = 0
+  // SCHEDULED | WROTE | HTTP1, in one field: every field is paid by every idle subscriber.
+  private flags: number
   private silentSince: number
   // Null while the client takes what is written: the state of a refused write lives in its
   // own object, made only for a client that falls behind.
@@ -79,6 +81,7 @@ export class Connection {
     this.limits = limits
     this.silentSince = now
     this.controller = controller
+    this.flags = res instanceof ServerResponse ? HTTP1 : 0
     // One listener shared by every connection, found again through its response: a closure per
     // connection would cost more than the entry, and idle subscribers are mostly this object.
     byResponse.set(res, this)
@@ -186,7 +189,7 @@ export class Connection {
 
   /** Hands text to the response; false (and blocked until 'drain') when the client is not keeping up. */
   private send (text: string): boolean {
-    if (this.res.write(text)) return true
+    if ((this.flags & HTTP1) !== 0 ? writeNow(this.res as unknown as ServerResponse, text) : this.res.write(text)) return true
     if (this.blocked === null) {
       this.blocked = new Blocked()
       this.res.on('drain', onResponseDrain)
@@ -294,6 +297,30 @@ function onResponseDrain (this: RawResponse): void {
 
 const SCHEDULED = 1
 const WROTE = 2
+const HTTP1 = 4
+
+/**
+ * `res.write()` for node:http, with the first write of a tick handed to the socket at once.
+ *
+ * node:http corks a response's socket on its first write in a tick and uncorks it on
+ * process.nextTick, so every write waits for the end of the tick. For a publish to thousands of
+ * subscribers that means the first socket write starts only after the whole pass, and the last
+ * subscriber gets the event that much later. Here the first write of a tick leaves at once, and
+ * the socket is corked again: the uncork node:http scheduled still ends the tick, so whatever
+ * else this connection writes in the same tick is merged into one write, as before.
+ */
+function writeNow (res: ServerResponse, text: string): boolean {
+  const socket = res.socket
+  if (socket === null) return res.write(text)
+  const corked = socket.writableCorked
+  const ok = res.write(text)
+  // Corked by this write, so node:http's own uncork is already scheduled for the end of the tick.
+  if (corked === 0 && socket.writableCorked === 1) {
+    socket.uncork()
+    socket.cork()
+  }
+  return ok
+}
 
 /** A client behind on its writes: since when it last made progress, and who waits for it to catch up. */
 class Blocked {
