@@ -1,4 +1,5 @@
 import { ServerResponse } from 'node:http'
+import { Socket } from 'node:net'
 
 /** What a stream needs of a response: `http.ServerResponse` and `http2.Http2ServerResponse` both fit. */
 export interface RawResponse {
@@ -65,7 +66,7 @@ export class Connection {
   // Created on first use: most pushed streams never look at their signal.
   private controller: AbortController | undefined
   private batch = ''
-  // SCHEDULED | WROTE | HTTP1, in one field: every field is paid by every idle subscriber.
+  // SCHEDULED | WROTE | CHUNKS, in one field: every field is paid by every idle subscriber.
   private flags: number
   private silentSince: number
   // Null while the client takes what is written: the state of a refused write lives in its
@@ -81,7 +82,7 @@ export class Connection {
     this.limits = limits
     this.silentSince = now
     this.controller = controller
-    this.flags = res instanceof ServerResponse ? HTTP1 : 0
+    this.flags = framesChunks(res) ? CHUNKS : 0
     // One listener shared by every connection, found again through its response: a closure per
     // connection would cost more than the entry, and idle subscribers are mostly this object.
     byResponse.set(res, this)
@@ -189,10 +190,20 @@ export class Connection {
 
   /** Hands text to the response; false (and blocked until 'drain') when the client is not keeping up. */
   private send (text: string): boolean {
-    if ((this.flags & HTTP1) !== 0 ? writeNow(this.res as unknown as ServerResponse, text) : this.res.write(text)) return true
+    const chunks = (this.flags & CHUNKS) !== 0
+    if (chunks ? writeChunk(this.res as unknown as ServerResponse, text) : this.res.write(text)) return true
     if (this.blocked === null) {
-      this.blocked = new Blocked()
-      this.res.on('drain', onResponseDrain)
+      const blocked = (this.blocked = new Blocked())
+      // A chunk written to the socket is drained by the socket: the response says 'drain' only
+      // after a write of its own was refused.
+      const socket = chunks ? (this.res as unknown as ServerResponse).socket : null
+      if (socket !== null) {
+        blocked.socket = socket
+        bySocket.set(socket, this)
+        socket.on('drain', onSocketDrain)
+      } else {
+        this.res.on('drain', onResponseDrain)
+      }
     }
     return false
   }
@@ -257,7 +268,13 @@ export class Connection {
     const blocked = this.blocked
     if (blocked === null) return
     this.blocked = null
-    this.res.off('drain', onResponseDrain)
+    const socket = blocked.socket
+    if (socket !== null) {
+      socket.off('drain', onSocketDrain)
+      bySocket.delete(socket)
+    } else {
+      this.res.off('drain', onResponseDrain)
+    }
     const waiters = blocked.waiters
     if (waiters !== null) for (const resolve of waiters) resolve()
   }
@@ -295,31 +312,56 @@ function onResponseDrain (this: RawResponse): void {
   byResponse.get(this)?.drained()
 }
 
+// Only the connections waiting for their socket to drain are here.
+const bySocket = new WeakMap<Socket, Connection>()
+
+function onSocketDrain (this: Socket): void {
+  bySocket.get(this)?.drained()
+}
+
 const SCHEDULED = 1
 const WROTE = 2
-const HTTP1 = 4
+const CHUNKS = 4
+
+const nodeWrite = ServerResponse.prototype.write
 
 /**
- * `res.write()` for node:http, with the first write of a tick handed to the socket at once.
- *
- * node:http corks a response's socket on its first write in a tick and uncorks it on
- * process.nextTick, so every write waits for the end of the tick. For a publish to thousands of
- * subscribers that means the first socket write starts only after the whole pass, and the last
- * subscriber gets the event that much later. Here the first write of a tick leaves at once, and
- * the socket is corked again: the uncork node:http scheduled still ends the tick, so whatever
- * else this connection writes in the same tick is merged into one write, as before.
+ * Whether a connection writes its chunks to the socket itself: a node:http response in chunked
+ * encoding whose head has left, on a real socket, whose write() is node's own (the head is
+ * sent alone before a connection opens, see stream.ts). Anything else goes through
+ * `res.write()`: HTTP/2, an HTTP/1.0 client or a HEAD request (neither is chunked), a response
+ * whose write() was replaced by something that wants to see the body, `inject()`'s response.
  */
-function writeNow (res: ServerResponse, text: string): boolean {
+function framesChunks (res: RawResponse): boolean {
+  return res instanceof ServerResponse && res.chunkedEncoding && (res as { _headerSent?: boolean })._headerSent === true &&
+    res.write === nodeWrite && res.socket instanceof Socket
+}
+
+/**
+ * One chunk of a chunked response, framed as node:http frames it (its size in hex, CRLF, its
+ * bytes, CRLF) but written to the socket in one write instead of four. A publish pays this
+ * per subscriber, and node's framing was most of the JavaScript it ran per subscriber.
+ *
+ * The first write of a tick goes to the socket at once, so a publish reaches its first
+ * subscribers while the pass over the others goes on (node:http holds every write until the
+ * tick ends). The socket is then corked until the tick ends: whatever else this connection
+ * writes in the same tick leaves with it in one write.
+ */
+function writeChunk (res: ServerResponse, text: string): boolean {
   const socket = res.socket
   if (socket === null) return res.write(text)
-  const corked = socket.writableCorked
-  const ok = res.write(text)
-  // Corked by this write, so node:http's own uncork is already scheduled for the end of the tick.
-  if (corked === 0 && socket.writableCorked === 1) {
-    socket.uncork()
-    socket.cork()
-  }
+  // A chunk of size 0 would end the response: nothing to write is not written.
+  if (text.length === 0) return true
+  const chunk = Buffer.byteLength(text).toString(16) + '\r\n' + text + '\r\n'
+  if (socket.writableCorked !== 0) return socket.write(chunk)
+  const ok = socket.write(chunk)
+  socket.cork()
+  process.nextTick(uncork, socket)
   return ok
+}
+
+function uncork (socket: Socket): void {
+  socket.uncork()
 }
 
 /** A client behind on its writes: since when it last made progress, and who waits for it to catch up. */
@@ -329,6 +371,8 @@ class Blocked {
   // The queue length at that moment: shorter later means progress.
   length = 0
   waiters: Array<() => void> | null = null
+  // The socket whose 'drain' ends the wait, when the connection writes its own chunks.
+  socket: Socket | null = null
 }
 
 // Connections with a batch to write at the end of this tick. One callback flushes them all: a

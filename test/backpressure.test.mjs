@@ -27,8 +27,8 @@ test('the next item is pulled only when the socket has room', async (t) => {
   const port = await listen(app)
   const client = rawGet(port, '/')
   client.socket.pause() // a client that stops reading
-  // The response refused a write: the pump is parked until 'drain', pulling nothing meanwhile.
-  await until(() => raw?.writableNeedDrain, 'the producer to park on backpressure')
+  // The socket refused a write: the pump is parked until 'drain', pulling nothing meanwhile.
+  await until(() => raw?.socket?.writableNeedDrain, 'the producer to park on backpressure')
   const parked = state.pulled
   t.ok(parked < 15_000, `parked after ${state.pulled} of 20000 items (kernel and socket buffers, not the whole stream)`)
   t.notOk(state.finished, 'the producer is waiting, not finished')
@@ -49,7 +49,7 @@ test('a socket that closes while the pump waits for drain ends the wait', async 
   const port = await listen(app)
   const client = rawGet(port, '/')
   client.socket.pause()
-  await until(() => raw?.writableNeedDrain, 'the pump to wait for drain')
+  await until(() => raw?.socket?.writableNeedDrain, 'the pump to wait for drain')
   client.socket.destroy()
   await until(() => result, 'reply.sse() to settle')
   t.equal(result.reason, 'client')

@@ -1,12 +1,14 @@
-// Connection on a real node:http response: when what it writes reaches the socket. node:http
-// holds every write of a tick until the tick ends; a connection hands its first write of a
-// tick to the socket at once (a publish reaches its first subscribers while the pass over the
-// others goes on) and still merges the rest of that tick into one write at its end.
+// Connection on a real node:http response, where it frames its own chunks and writes them to
+// the socket: what the client reads, and when it reaches the socket. node:http holds every
+// write of a tick until the tick ends; a connection hands its first write of a tick to the
+// socket at once (a publish reaches its first subscribers while the pass over the others goes
+// on) and still merges the rest of that tick into one write at its end.
 import { test } from 'tap'
 import http from 'node:http'
 import { once } from 'node:events'
 import { Connection } from './lib.mjs'
 import { until } from '../helpers/wait.mjs'
+import { pick, rng } from '../helpers/rng.mjs'
 
 const limits = { heartbeatMs: 0, stallTimeoutMs: 0, maxBufferedBytes: 1024 * 1024 }
 
@@ -93,4 +95,33 @@ test('a refused first write still waits for drain, and nothing is lost', async (
   t.equal(socket.writableCorked, 0)
   await until(() => client.text.length >= big.length, 'the whole event')
   t.ok(client.text.includes('x'.repeat(1000) + '\n\n'), 'its end arrived')
+})
+
+test('whatever the text and however the writes fall into ticks, the client reads exactly what was written', async (t) => {
+  const seed = Number(process.env.SEED ?? Date.now() % 1_000_000)
+  t.comment(`seed ${seed}`)
+  const next = rng(seed)
+  const { res, client } = await openResponse(t)
+  const conn = new Connection(res, { ...limits, maxBufferedBytes: 64 * 1024 * 1024 }, 0)
+  // One-byte, two-byte, three-byte and four-byte (surrogate pair) characters, line breaks, runs.
+  const pieces = ['a', 'é', '€', '中文', '😀', '\n', '\r\n', 'x'.repeat(100), '']
+  let expected = ''
+  for (let round = 0; round < 300; round++) {
+    const writes = Math.floor(next() * 6)
+    for (let w = 0; w < writes; w++) {
+      // Mostly small texts, now and then one past the batch size.
+      const length = Math.floor(next() * (next() < 0.05 ? 70_000 : 300))
+      let text = ''
+      while (text.length < length) text += pick(next, pieces)
+      expected += text
+      if (next() < 0.5) conn.push(text)
+      else conn.write(text)
+    }
+    if (next() < 0.3) await nextTurn()
+    if (!conn.flush()) await conn.whenWritable()
+  }
+  await until(() => client.text.length >= expected.length, 'everything written', 30_000)
+  t.equal(client.text.length, expected.length, `seed ${seed}: as many characters as written`)
+  t.ok(client.text === expected, `seed ${seed}: the same text`)
+  t.equal(conn.closed, false)
 })
