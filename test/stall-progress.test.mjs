@@ -9,12 +9,22 @@ import { Connection } from './internals/lib.mjs'
 import { rawGet } from './helpers/app.mjs'
 import { until } from './helpers/wait.mjs'
 
-test('a slow but steady reader is not stalled; a reader that stops is', async (t) => {
+// Both ways a connection writes: chunks framed by the connection and written to the socket
+// (the head already sent, as streams open), and through res.write() (the head not sent yet).
+for (const headSent of [true, false]) {
+  test(`a slow but steady reader is not stalled; a reader that stops is (${headSent ? 'chunks to the socket' : 'res.write()'})`, (t) => stallCase(t, headSent))
+}
+
+async function stallCase (t, headSent) {
   const stallTimeoutMs = 1000
   let conn
+  // What says 'drain' when the client catches up: the socket when the connection writes to it.
+  let drains
   const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' })
+    if (headSent) res.flushHeaders()
     conn = new Connection(res, { heartbeatMs: 0, stallTimeoutMs, maxBufferedBytes: 64 * 1024 * 1024 }, performance.now())
+    drains = headSent ? res.socket : res
     const block = 'data: ' + 'z'.repeat(64 * 1024) + '\n\n'
     // 64 MiB written the way a replay writes: more only while less than 1 MiB waits.
     const write = async () => {
@@ -41,7 +51,7 @@ test('a slow but steady reader is not stalled; a reader that stops is', async (t
     const before = conn.res.writableLength
     let drained = false
     const onDrain = () => { drained = true }
-    conn.res.once('drain', onDrain)
+    drains.once('drain', onDrain)
     const onData = () => {
       if (drained || conn.res.writableLength < before) res.pause()
     }
@@ -50,7 +60,7 @@ test('a slow but steady reader is not stalled; a reader that stops is', async (t
     await until(() => drained || conn.res.writableLength < before, `the client to take some (${conn.res.writableLength} of ${before} queued)`)
     res.pause()
     res.off('data', onData)
-    conn.res.off('drain', onDrain)
+    drains.off('drain', onDrain)
     now += stallTimeoutMs + 500
     conn.tick(now)
     t.equal(conn.closed, false, `step ${step}: still open after ${stallTimeoutMs + 500} ms`)
@@ -64,4 +74,4 @@ test('a slow but steady reader is not stalled; a reader that stops is', async (t
   now += 10
   conn.tick(now)
   t.equal(conn.reason, 'stalled', 'no progress for the whole timeout: dropped')
-})
+}
