@@ -6,10 +6,13 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { build, listen } from './helpers/app.mjs'
 
-function threeEvents (app) {
+/** An app whose one route streams three events and ends; answers its port. */
+async function threeEvents (t) {
+  const app = await build(t)
   app.get('/', (request, reply) => reply.sse(async function * () {
     for (let i = 1; i <= 3; i++) yield { id: i, data: `event ${i} ✓` }
   }))
+  return listen(app)
 }
 
 /** Sends `request` as is and collects everything the server sends until it closes the connection. */
@@ -25,9 +28,7 @@ async function exchange (port, request) {
 }
 
 test('a HEAD request gets the stream\'s head and no body', async (t) => {
-  const app = await build(t)
-  threeEvents(app)
-  const port = await listen(app)
+  const port = await threeEvents(t)
   const { head, body } = await exchange(port, 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   t.match(head, /^HTTP\/1\.1 200 /)
   t.match(head, /content-type: text\/event-stream/i)
@@ -35,9 +36,7 @@ test('a HEAD request gets the stream\'s head and no body', async (t) => {
 })
 
 test('an HTTP/1.0 client gets the events unframed, and the stream ends with the connection', async (t) => {
-  const app = await build(t)
-  threeEvents(app)
-  const port = await listen(app)
+  const port = await threeEvents(t)
   const { head, body } = await exchange(port, 'GET / HTTP/1.0\r\nHost: x\r\n\r\n')
   t.match(head, /^HTTP\/1\.1 200 /)
   t.notMatch(head, /transfer-encoding/i, 'no chunked encoding for HTTP/1.0')
@@ -47,9 +46,7 @@ test('an HTTP/1.0 client gets the events unframed, and the stream ends with the 
 })
 
 test('an HTTP/1.1 client gets the same events in chunks', async (t) => {
-  const app = await build(t)
-  threeEvents(app)
-  const port = await listen(app)
+  const port = await threeEvents(t)
   const { head, body } = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   t.match(head, /transfer-encoding: chunked/i)
   // De-chunked by hand: size line, bytes, CRLF; a zero-size chunk last.
