@@ -85,7 +85,7 @@ export class Connection {
     this.flags = framesChunks(res) ? CHUNKS : 0
     // One listener shared by every connection, found again through its response: a closure per
     // connection would cost more than the entry, and idle subscribers are mostly this object.
-    byResponse.set(res, this)
+    connectionOf.set(res, this)
     res.on('close', onResponseClose)
   }
 
@@ -193,17 +193,12 @@ export class Connection {
     const chunks = (this.flags & CHUNKS) !== 0
     if (chunks ? writeChunk(this.res as unknown as ServerResponse, text) : this.res.write(text)) return true
     if (this.blocked === null) {
-      const blocked = (this.blocked = new Blocked())
       // A chunk written to the socket is drained by the socket: the response says 'drain' only
       // after a write of its own was refused.
-      const socket = chunks ? (this.res as unknown as ServerResponse).socket : null
-      if (socket !== null) {
-        blocked.socket = socket
-        bySocket.set(socket, this)
-        socket.on('drain', onSocketDrain)
-      } else {
-        this.res.on('drain', onResponseDrain)
-      }
+      const source: DrainSource = (chunks ? (this.res as unknown as ServerResponse).socket : null) ?? this.res
+      this.blocked = new Blocked(source)
+      if (source !== this.res) connectionOf.set(source, this)
+      source.on('drain', onDrain)
     }
     return false
   }
@@ -268,13 +263,9 @@ export class Connection {
     const blocked = this.blocked
     if (blocked === null) return
     this.blocked = null
-    const socket = blocked.socket
-    if (socket !== null) {
-      socket.off('drain', onSocketDrain)
-      bySocket.delete(socket)
-    } else {
-      this.res.off('drain', onResponseDrain)
-    }
+    const source = blocked.source
+    source.off('drain', onDrain)
+    if (source !== this.res) connectionOf.delete(source)
     const waiters = blocked.waiters
     if (waiters !== null) for (const resolve of waiters) resolve()
   }
@@ -291,7 +282,7 @@ export class Connection {
     this.res.off('close', onResponseClose)
     this.controller?.abort(ENDED)
     this.drained()
-    byResponse.delete(this.res)
+    connectionOf.delete(this.res)
     const first = this.endListener
     const more = this.moreEndListeners
     this.endListener = null
@@ -302,21 +293,16 @@ export class Connection {
   }
 }
 
-const byResponse = new WeakMap<RawResponse, Connection>()
+// Each connection by its response, and by its socket while it waits for that socket to drain:
+// the listeners below are shared by every connection and find theirs here.
+const connectionOf = new WeakMap<object, Connection>()
 
 function onResponseClose (this: RawResponse): void {
-  byResponse.get(this)?.closedByClient()
+  connectionOf.get(this)?.closedByClient()
 }
 
-function onResponseDrain (this: RawResponse): void {
-  byResponse.get(this)?.drained()
-}
-
-// Only the connections waiting for their socket to drain are here.
-const bySocket = new WeakMap<Socket, Connection>()
-
-function onSocketDrain (this: Socket): void {
-  bySocket.get(this)?.drained()
+function onDrain (this: DrainSource): void {
+  connectionOf.get(this)?.drained()
 }
 
 const SCHEDULED = 1
@@ -366,14 +352,20 @@ function uncork (socket: Socket): void {
 
 /** A client behind on its writes: since when it last made progress, and who waits for it to catch up. */
 class Blocked {
+  constructor (
+    // What says 'drain' when the client caught up: the response, or the socket when the
+    // connection writes its own chunks.
+    readonly source: DrainSource
+  ) {}
+
   // -1 until the shared timer stamps it with its own clock, so one clock decides every stall.
   since = -1
   // The queue length at that moment: shorter later means progress.
   length = 0
   waiters: Array<() => void> | null = null
-  // The socket whose 'drain' ends the wait, when the connection writes its own chunks.
-  socket: Socket | null = null
 }
+
+type DrainSource = Pick<RawResponse, 'on' | 'off'>
 
 // Connections with a batch to write at the end of this tick. One callback flushes them all: a
 // publish reaches every subscriber in one turn, and a scheduled callback per connection cost
