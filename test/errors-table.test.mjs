@@ -3,14 +3,12 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { errors } from 'fastify-typed-sse'
+import { docSection } from './helpers/readme.mjs'
 
-// The README's error table is the contract users branch on: every code the plugin can raise is in
-// it, and it names no code that does not exist.
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
-
+// The error table of docs/errors.md is the contract users branch on: every code the plugin can
+// raise is in it, and it names no code that does not exist.
 function documentedCodes () {
-  const section = readme.slice(readme.indexOf('### Errors'))
-  const table = section.slice(0, section.indexOf('\n## '))
+  const table = docSection('docs/errors.md', 'Codes')
   const codes = new Set()
   for (const line of table.split('\n')) {
     if (!line.startsWith('| `')) continue
@@ -31,7 +29,7 @@ function sources () {
 // The browser client loads no server code, so its one error is a plain TypeError carrying a code.
 const CLIENT_CODES = ['FST_SSE_NO_EVENTSOURCE']
 
-test('every exported error code is in the README table, and the table names only real codes', async (t) => {
+test('every exported error code is in the table of docs/errors.md, and the table names only real codes', async (t) => {
   const exported = new Set(Object.values(errors).map((E) => new E('x', 1, 1).code))
   for (const code of CLIENT_CODES) exported.add(code)
   const documented = documentedCodes()
@@ -51,7 +49,7 @@ test('every code the source names is exported (or is the client\'s) and document
   t.ok(named.size >= exported.size, 'the scan sees the codes')
   for (const code of named) {
     t.ok(exported.has(code) || CLIENT_CODES.includes(code), `${code} is exported`)
-    t.ok(documented.has(code), `${code} is in the README table`)
+    t.ok(documented.has(code), `${code} is in the table`)
   }
 })
 

@@ -105,11 +105,11 @@ test('a route with its own swaggerTransform keeps it', async (t) => {
   t.equal((await verdict(app.swagger())).valid, true)
 })
 
-test("the README's output samples are what each mode generates", async (t) => {
+test('the output samples of docs/typed-routes.md are what each mode generates', async (t) => {
   const { readFileSync } = await import('node:fs')
   const { compactJson } = await import('./helpers/compact-json.mjs')
-  const { readmeSection } = await import('./helpers/readme.mjs')
-  const section = readmeSection('Typed routes')
+  const { docSection } = await import('./helpers/readme.mjs')
+  const section = docSection('docs/typed-routes.md', 'OpenAPI')
   for (const [file, mode] of [['openapi-2.0.txt', '2.0'], ['openapi-3.0.txt', '3.1.0'], ['openapi-3.2.txt', '3.2.0']]) {
     const app = Fastify()
     t.teardown(() => app.close())
@@ -119,6 +119,6 @@ test("the README's output samples are what each mode generates", async (t) => {
     await app.ready()
     const sample = readFileSync(new URL(`readme/${file}`, import.meta.url), 'utf8')
     t.equal(compactJson(app.swagger().paths['/builds/{id}/log'].get.responses['200']) + '\n', sample, file)
-    t.ok(section.includes('```json\n' + sample + '```'), `${file} is in the README`)
+    t.ok(section.includes('```json\n' + sample + '```'), `${file} is in the guide`)
   }
 })

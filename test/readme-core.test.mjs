@@ -1,18 +1,18 @@
-// Runs the README's core examples (test/readme/quick-start.mjs, live-feed.mjs, testing-inject.mjs).
+// Runs the guides' core examples: test/readme/progress.mjs and testing-inject.mjs (docs/testing.md),
+// live-feed.mjs (docs/recipes.md). The README's quick start runs as pasted in quick-start.test.mjs.
 import { test } from 'tap'
 import { injectEvents } from 'fastify-typed-sse/testing'
-import { app as quickStart } from './readme/quick-start.mjs'
+import { app as progress } from './readme/progress.mjs'
 import { app as feed, prices } from './readme/live-feed.mjs'
 import './readme/testing-inject.mjs'
 import { until } from './helpers/wait.mjs'
 
-test('quick start: three progress events with ids, then done', async (t) => {
-  t.teardown(() => quickStart.close())
-  // Both at once: each stream spends the example's own pauses between its steps.
-  const [res, { events }] = await Promise.all([quickStart.inject('/jobs/7/progress'), injectEvents(quickStart, '/jobs/7/progress')])
-  t.match(res.body, /^retry: 3000\n\n/)
+test('the app of the testing guide: three progress events with ids, the last at 100 %, then done', async (t) => {
+  t.teardown(() => progress.close())
+  const [res, { events }] = await Promise.all([progress.inject('/jobs/7/progress'), injectEvents(progress, '/jobs/7/progress')])
+  t.match(res.body, /event: done\n/, 'plain inject gets the whole stream')
   t.same(events.map((e) => [e.type, e.lastEventId]), [['progress', '1'], ['progress', '2'], ['progress', '3'], ['done', '3']])
-  t.same(JSON.parse(events[2].data), { step: 'Confirming', percent: 99 })
+  t.same(events.slice(0, 3).map((e) => JSON.parse(e.data).percent), [33, 67, 100])
 })
 
 test('live feed: emitter events become SSE events, and the listener goes with the client', async (t) => {

@@ -1,18 +1,18 @@
-// The README's "Replay and fan-out": every code block is a file under test/readme/, and each of them runs here.
+// docs/replay.md: every code block is a file under test/readme/, and each of them runs here.
 import { test } from 'tap'
 import { readFileSync, readdirSync } from 'node:fs'
 import Fastify from 'fastify'
 import sse from 'fastify-typed-sse'
 import { decodeEvents, injectEvents } from 'fastify-typed-sse/testing'
 import { EventSource } from 'undici'
-import { readmeSection } from './helpers/readme.mjs'
+import { codeBlocks, docText } from './helpers/readme.mjs'
 import { until } from './helpers/wait.mjs'
 
 const dir = new URL('./readme/', import.meta.url)
-const doc = readmeSection('Replay and fan-out')
+const doc = docText('docs/replay.md')
 
-test('every code block of the section is a file under test/readme/', async (t) => {
-  const blocks = [...doc.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1])
+test('every code block of the guide is a file under test/readme/', async (t) => {
+  const blocks = codeBlocks(doc).map((b) => b.body)
   const files = readdirSync(dir).filter((f) => f.startsWith('replay-')).map((f) => readFileSync(new URL(f, dir), 'utf8'))
   t.ok(blocks.length >= 5)
   for (const block of blocks) t.ok(files.includes(block), `block found verbatim: ${block.split('\n')[0]}`)

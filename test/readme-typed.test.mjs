@@ -1,7 +1,7 @@
-// Runs the code blocks of the README's "Typed routes" (kept verbatim in test/readme/typed-*.ts): each is
+// Runs the code blocks of docs/typed-routes.md (kept verbatim in test/readme/typed-*.ts): each is
 // type-checked against the built package, then compiled and run.
 import { test } from 'tap'
-import { readmeSection } from './helpers/readme.mjs'
+import { blockBodies, docText } from './helpers/readme.mjs'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -135,12 +135,9 @@ test('the relay drops messages that fail their schema', async (t) => {
   t.same(events.map((e) => e.data), ['{"step":"a","percent":10}', '{"ok":true}'])
 })
 
-test('every code block of the section is one of these files, verbatim', async (t) => {
-  const section = readmeSection('Typed routes')
-  const found = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1])
-  const files = blocks.map((file) => readFileSync(file, 'utf8'))
-  t.equal(found.length, files.length, 'one block per file')
-  for (const block of found) t.ok(files.includes(block), block.split('\n')[0])
+test('each of these files is a code block of docs/typed-routes.md, verbatim', async (t) => {
+  const found = blockBodies(docText('docs/typed-routes.md'), ['ts'])
+  for (const file of blocks) t.ok(found.includes(readFileSync(file, 'utf8')), basename(file))
 })
 
 test('the TypeBox 1.x route: typed through its provider, a bad yield is an error at that yield, and it streams', async (t) => {

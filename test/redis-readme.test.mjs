@@ -1,18 +1,17 @@
-// The code in the README's "Running many instances" is the code in test/readme/redis-*.mjs, verbatim, and it runs:
+// The code in docs/redis.md is the code in test/readme/redis-*.mjs, verbatim, and it runs:
 // an instance starts, delivers a published event, and shuts down cleanly on SIGTERM.
 import t0, { test } from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import { EventStreamDecoder } from 'fastify-typed-sse/testing'
-import { readmeSection } from './helpers/readme.mjs'
+import { blockBodies, docText } from './helpers/readme.mjs'
 import { CLIENTS, requireRedisServer, startInstance, startRedis } from './helpers/redis-server.mjs'
 import { until } from './helpers/wait.mjs'
 
 const root = new URL('../', import.meta.url)
 
-test('every code block of the README\'s "Running many instances" is a file under test/readme, and back', async (t) => {
-  const doc = readmeSection('Running many instances')
-  const blocks = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
+test('every code block of docs/redis.md is a file under test/readme, and back', async (t) => {
+  const blocks = blockBodies(docText('docs/redis.md'), ['js'])
   const files = readdirSync(new URL('test/readme/', root)).filter((f) => /^redis-.*\.mjs$/.test(f))
   t.ok(blocks.length > 0, 'the doc has code')
   const contents = new Map(files.map((f) => [f, readFileSync(new URL(`test/readme/${f}`, root), 'utf8')]))

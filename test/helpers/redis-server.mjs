@@ -226,9 +226,11 @@ export function collect (subscription) {
   return { items, done, events: () => items.filter((i) => i.type === 'event').map((i) => i.event), resets: () => items.filter((i) => i.type === 'reset') }
 }
 
-const example = (kind) => fileURLToPath(new URL(`../readme/redis-${kind}.mjs`, import.meta.url))
+// The examples of docs/redis.md, one per Redis client.
+const EXAMPLES = { ioredis: 'redis-ioredis.mjs', 'node-redis': 'redis-node-redis.mjs' }
+const example = (kind) => fileURLToPath(new URL(`../readme/${EXAMPLES[kind]}`, import.meta.url))
 
-/** Starts one README example instance in its own process; resolves once it listens. */
+/** Starts one example instance of docs/redis.md in its own process; resolves once it listens. */
 export async function startInstance (t, kind, redisUrl) {
   const child = spawn(process.execPath, [example(kind)], {
     env: { ...process.env, REDIS_URL: redisUrl, PORT: '0', HOST: '127.0.0.1' },

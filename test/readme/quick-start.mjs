@@ -2,15 +2,19 @@ import Fastify from 'fastify'
 import sse from 'fastify-typed-sse'
 import { setTimeout } from 'node:timers/promises'
 
-export const app = Fastify()
-await app.register(sse, { heartbeatMs: 15_000, retryMs: 3_000 })
+const app = Fastify()
+await app.register(sse, { retryMs: 3000 })
 
-app.get('/jobs/:id/progress', async (request, reply) => {
-  return reply.sse(async function * ({ signal, lastEventId }) {
-    for (const [i, step] of ['Validating', 'Processing', 'Confirming'].entries()) {
-      yield { event: 'progress', id: String(i + 1), data: { step, percent: (i + 1) * 33 } }
-      await setTimeout(1500, undefined, { signal }) // rejects the moment the client leaves
+app.get('/jobs/:id/progress', (request, reply) => {
+  return reply.sse(async function * ({ signal }) {
+    const steps = ['Validating', 'Processing', 'Confirming']
+    for (const [i, step] of steps.entries()) {
+      await setTimeout(1000, undefined, { signal }) // rejects the moment the client leaves
+      yield { event: 'progress', id: String(i + 1), data: { step, percent: Math.round(((i + 1) / steps.length) * 100) } }
     }
     yield { event: 'done', data: { ok: true } }
   })
 })
+
+const address = await app.listen({ port: Number(process.env.PORT ?? 3000) })
+console.log(`listening on ${address}`)

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { injectEvents } from 'fastify-typed-sse/testing'
-import { app } from './quick-start.mjs'
+import { app } from './progress.mjs'
 
 test('a finite stream: plain inject returns the whole body', async (t) => {
   const res = await app.inject('/jobs/1/progress')
