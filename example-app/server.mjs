@@ -34,5 +34,15 @@ const app = await buildApp(options)
 app.addHook('onClose', () => release())
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => app.close())
 
-const address = await app.listen({ port, host })
+let address
+try {
+  address = await app.listen({ port, host })
+} catch (err) {
+  if (err.code !== 'EADDRINUSE') throw err
+  await app.close()
+  // One line that says what to do, rather than a stack trace.
+  console.error(`Port ${port} on ${host} is already in use (by another copy of this app?): stop that server, or start on another port with PORT=${port === 65535 ? 3001 : port + 1} npm start`)
+  process.exit(1)
+}
 app.log.info(`example app on ${address} (${process.env.REDIS_URL ? 'Redis store' : 'memory store'})`)
+console.log(`The example app is ready: open ${address}/ in a browser (Ctrl-C stops it).`)

@@ -33,8 +33,21 @@ test('static files: pages, modules, the package client; nothing outside the root
   }
   t.match((await app.inject('/vendor/fastify-typed-sse/client.js')).body, /export function createSseClient/, 'the built client')
   for (const url of ['/missing.html', '/../package.json', '/%2e%2e/package.json', '/js/..%2f..%2fapp.mjs', '/js', '/%00.html', '/app.mjs']) {
-    t.equal((await app.inject(url)).statusCode, 404, `${url} is not served`)
+    const response = await app.inject(url)
+    t.equal(response.statusCode, 404, `${url} is not served`)
+    t.match(response.headers['content-type'], 'text/html', `${url}: the not-found page`)
+    t.match(response.body, /<a id="home"[^>]* href="\/">/, `${url}: it links home`)
   }
+  for (const [method, url] of [['GET', '/api/nothing'], ['POST', '/api/nothing'], ['DELETE', '/jobs.html']]) {
+    const response = await app.inject({ method, url })
+    t.equal(response.statusCode, 404, `${method} ${url}`)
+    if (url.startsWith('/api/')) t.same(response.json(), { error: 'Not Found', message: `no route ${method} ${url}` }, 'the API answers JSON')
+  }
+  const icon = await app.inject('/favicon.svg')
+  t.equal(icon.statusCode, 200)
+  t.match(icon.headers['content-type'], 'image/svg+xml')
+  const ico = await app.inject('/favicon.ico')
+  t.same([ico.statusCode, ico.headers.location], [301, '/favicon.svg'], 'what browsers ask for by themselves leads to the icon')
 })
 
 test('jobs: created pending, run while watched, refused a second watcher', async (t) => {
@@ -117,14 +130,17 @@ test('notifications: 401 before any stream; each user reads only their own strea
   t.equal((await app.inject({ url: '/api/notifications/stream', headers: { cookie: 'sid=alice' } })).statusCode, 401, 'an unsigned cookie')
   t.equal((await app.inject({ method: 'POST', url: '/api/notifications', payload: { to: 'bob', text: 'x' } })).statusCode, 401, 'sending needs a session')
   t.equal((await app.inject({ method: 'POST', url: '/api/session', payload: { name: 'Robert"); DROP' } })).statusCode, 400, 'a bad user name')
-  t.equal((await app.inject('/api/session')).statusCode, 401)
+  const anonymousSession = await app.inject('/api/session')
+  t.equal(anonymousSession.statusCode, 200, 'asking whether one is logged in is not an error')
+  t.same(anonymousSession.json(), { signedIn: false, user: null })
 
   const alice = await login(app, 'alice')
   const bob = await login(app, 'bob')
-  t.same((await app.inject({ url: '/api/session', headers: { cookie: alice } })).json(), { user: 'alice' })
+  t.same((await app.inject({ url: '/api/session', headers: { cookie: alice } })).json(), { signedIn: true, user: 'alice' })
   const other = await buildApp({ publishIntervalMs: 0 })
   t.teardown(() => other.close())
-  t.equal((await other.inject({ url: '/api/session', headers: { cookie: alice } })).statusCode, 401, 'another secret does not accept the cookie')
+  t.same((await other.inject({ url: '/api/session', headers: { cookie: alice } })).json(), { signedIn: false, user: null }, 'another secret does not accept the cookie')
+  t.equal((await other.inject({ url: '/api/notifications/stream', headers: { cookie: alice } })).statusCode, 401, 'nor does its stream')
 
   const send = (cookie, to, text) => app.inject({ method: 'POST', url: '/api/notifications', headers: { cookie }, payload: { to, text } })
   const aliceLive = injectEvents(app, { url: '/api/notifications/stream', headers: { cookie: alice } }, { count: 2 })
@@ -234,7 +250,7 @@ test('server.mjs with REDIS_URL: two instances serve the same events and snapsho
   const cookie = (await fetch(a.base + '/api/session', {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'alice' })
   })).headers.get('set-cookie').split(';')[0]
-  t.same(await (await fetch(b.base + '/api/session', { headers: { cookie } })).json(), { user: 'alice' })
+  t.same(await (await fetch(b.base + '/api/session', { headers: { cookie } })).json(), { signedIn: true, user: 'alice' })
 
   // And her inbox, read on B, gets a note sent on A.
   const inbox = http.get(b.base + '/api/notifications/stream', { agent: false, headers: { cookie } })

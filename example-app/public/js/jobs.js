@@ -43,6 +43,8 @@ function watch (id) {
   })
   client.on('done', (data) => {
     log('done', `ok=${data.ok} · ${data.elapsedMs} ms`, data)
+    // The last step was the last one in progress: now the job as a whole is over.
+    $('step').textContent = data.ok ? `Done in ${(data.elapsedMs / 1000).toFixed(1)} s` : 'Failed'
     finish(data.ok ? 'done' : 'failed')
   })
   client.onError((error) => {

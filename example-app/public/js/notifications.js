@@ -7,15 +7,10 @@ const $ = (id) => document.getElementById(id)
 let source = null
 
 async function main () {
-  let user
-  try {
-    user = (await api('/api/session')).user
-  } catch (err) {
-    if (err.status !== 401) throw err
-  }
-  $('login').hidden = user !== undefined
-  $('inbox').hidden = user === undefined
-  if (user !== undefined) open(user)
+  const { signedIn, user } = await api('/api/session')
+  $('login').hidden = signedIn
+  $('inbox').hidden = !signedIn
+  if (signedIn) open(user)
   else $('name').focus()
 }
 
@@ -55,12 +50,16 @@ $('logout').addEventListener('click', async () => {
 
 $('send-form').addEventListener('submit', async (event) => {
   event.preventDefault()
+  const to = $('to').value
+  $('sent').textContent = ''
   try {
-    await api('/api/notifications', { method: 'POST', body: { to: $('to').value, text: $('text').value } })
+    await api('/api/notifications', { method: 'POST', body: { to, text: $('text').value } })
     $('text').value = ''
+    $('sent').className = 'sent'
+    $('sent').textContent = `Sent to ${to} at ${new Date().toLocaleTimeString()}.`
   } catch (err) {
-    $('notice').hidden = false
-    $('notice').textContent = `Could not send: ${err.message}`
+    $('sent').className = 'failed'
+    $('sent').textContent = `Could not send to ${to}: ${err.message}`
   }
 })
 
