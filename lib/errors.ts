@@ -118,6 +118,14 @@ export const FST_SSE_STORE_TIMEOUT = coded(
 export const FST_SSE_STORE_UNAVAILABLE = coded(
   'FST_SSE_STORE_UNAVAILABLE', 'Replay store: %s failed: %s', 503)
 
+/**
+ * The Redis user lacks an ACL permission the store needs: `%s` are the call and the commands
+ * refused. `cause` is Redis's own NOPERM reply when Redis sent one. 503 like the others: it
+ * lasts until the ACL is fixed, and nothing was stored.
+ */
+export const FST_SSE_STORE_NOPERM = coded(
+  'FST_SSE_STORE_NOPERM', 'Replay store: %s needs the Redis ACL permission to run %s', 503)
+
 /** A store that breaks its contract (a custom one, usually): `%s` are the call and what it returned. */
 export const FST_SSE_STORE_MALFORMED = coded(
   'FST_SSE_STORE_MALFORMED', 'Replay store: %s returned %s, which is not an event id', 500)

@@ -11,7 +11,7 @@ export type { EventMap, EventSchema, StaticOf, TypeBox1NeedsTypeProvider, EventI
 export type { EventOptions, InvalidItemPolicy } from './typed/event-pipeline.js'
 export type { SseRouteOptions } from './typed/route-options.js'
 export type { SseRouteReply, TypedSseReply, TypedSseHandler, EventsOf, EventsNotInferred, EventGenerator } from './typed-route.js'
-export { redisStore, type RedisStoreOptions } from './stores/redis.js'
+export { redisStore, type RedisReplayStore, type RedisStoreOptions } from './stores/redis.js'
 export { memoryStore, type MemoryStoreOptions, type MemoryReplayStore } from './stores/memory.js'
 export type {
   ReplayStore, StoredEvent, AppendInput, AppendOptions, ReadOptions, ReadResult, GapReason, LiveItem,

@@ -61,7 +61,10 @@ export class Fanout implements SseFanout {
       store: this.store,
       counters: this.counters,
       log,
-      maxBufferedBytes: options.maxBufferedBytes
+      maxBufferedBytes: options.maxBufferedBytes,
+      // Like a stream refused over a cap: a 200 with a `retry:` drawn per stream, so EventSource
+      // backs off instead of reconnecting at once in a loop (any other status makes it give up).
+      failFrame: () => 'retry: ' + (options.limitRetryMs + Math.floor(Math.random() * options.limitRetryMs)) + '\n\n'
     }
     this.topics = new Topics({
       store: this.store,

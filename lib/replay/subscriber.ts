@@ -24,6 +24,8 @@ export interface SubscriberDeps {
   readonly log: FastifyBaseLogger
   /** Bound on live items held for one subscriber while it is being positioned, and on each replay page. */
   readonly maxBufferedBytes: number
+  /** The `retry:` block sent before a subscriber the store failed is disconnected. */
+  readonly failFrame: () => string
 }
 
 /** What only some subscribers use, in one object so the others pay one field for it. */
@@ -362,6 +364,6 @@ export class Subscriber implements EndListener, FeedListener {
     if (this.conn.closed || this.feed === null) return
     this.deps.counters.storeErrors++
     logSafely(this.deps.log, 'error', { err, key: this.feed?.key }, 'replay store failed while serving a subscriber; disconnecting it')
-    this.conn.end('error')
+    this.conn.end('error', this.deps.failFrame())
   }
 }

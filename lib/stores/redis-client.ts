@@ -9,8 +9,18 @@ export type ClientKind = 'ioredis' | 'node-redis'
 
 export interface CommandConnection {
   readonly kind: ClientKind
+  /**
+   * The client's own key prefix (ioredis and node-redis `keyPrefix`), '' without one. Neither
+   * client applies it to Pub/Sub channels, so the store adds it to its channels itself: two
+   * applications told apart by `keyPrefix` then never read each other's events.
+   */
+  readonly keyPrefix: string
+  /** Whether the client adds `keyPrefix` to the keys of the raw commands the store sends (ioredis) or not (node-redis `sendCommand`). */
+  readonly addsKeyPrefix: boolean
   /** Sends one command once the connection is ready, failing after `timeoutMs` whatever happens. */
   send: (args: string[], timeoutMs: number, what: string) => Promise<unknown>
+  /** Whether the application's connection is ready now. */
+  isReady: () => boolean
   /** Calls `listener` whenever the application's connection becomes ready (again). */
   onReady: (listener: () => void) => () => void
   /** Opens a separate connection for Pub/Sub with the same settings. */
@@ -45,6 +55,23 @@ export function wrapClient (client: unknown): CommandConnection {
   if (isIoredis(client)) return new Ioredis(client)
   if (isNodeRedis(client)) return new NodeRedis(client)
   throw new FST_SSE_INVALID_STORE_OPTION('redisStore', 'client must be an ioredis client or a connected node-redis client (`redis` package)')
+}
+
+function keyPrefixOf (client: Any): string {
+  const prefix: unknown = client.options?.keyPrefix
+  if (typeof prefix === 'string') return prefix
+  return Buffer.isBuffer(prefix) ? prefix.toString('utf8') : ''
+}
+
+/**
+ * A refusal by the ACL: Redis's NOPERM reply to a command, the one our scripts return before
+ * writing anything, or Redis's wording for a command refused inside a script (which carries
+ * no NOPERM code).
+ */
+export function isPermissionError (err: unknown): boolean {
+  if (!isReplyError(err)) return false
+  const message = String((err as Error).message)
+  return message.startsWith('NOPERM') || message.includes('The user executing the script can\'t')
 }
 
 /** Errors Redis itself answered with; anything else is about the connection. */
@@ -99,9 +126,12 @@ function onEvent (emitter: Any, name: string, listener: () => void): () => void 
 
 class Ioredis implements CommandConnection {
   readonly kind = 'ioredis' as const
+  readonly keyPrefix: string
+  readonly addsKeyPrefix = true
   private readonly gate: ReadyGate
   constructor (private readonly client: Any) {
     this.gate = new ReadyGate(client)
+    this.keyPrefix = keyPrefixOf(client)
   }
 
   async send (args: string[], timeoutMs: number, what: string): Promise<unknown> {
@@ -111,6 +141,10 @@ class Ioredis implements CommandConnection {
     await whenReady(this.gate, () => client.status === 'ready' || client.status === 'wait',
       () => client.status === 'end', timeoutMs, what)
     return withTimeout(client.call(...args), timeoutMs - (Date.now() - started), what)
+  }
+
+  isReady (): boolean {
+    return this.client.status === 'ready'
   }
 
   onReady (listener: () => void): () => void {
@@ -154,9 +188,12 @@ class Ioredis implements CommandConnection {
 
 class NodeRedis implements CommandConnection {
   readonly kind = 'node-redis' as const
+  readonly keyPrefix: string
+  readonly addsKeyPrefix = false
   private readonly gate: ReadyGate
   constructor (private readonly client: Any) {
     this.gate = new ReadyGate(client)
+    this.keyPrefix = keyPrefixOf(client)
   }
 
   async send (args: string[], timeoutMs: number, what: string): Promise<unknown> {
@@ -164,6 +201,10 @@ class NodeRedis implements CommandConnection {
     const client = this.client
     await whenReady(this.gate, () => client.isReady === true, () => client.isOpen !== true, timeoutMs, what)
     return withTimeout(client.sendCommand(args), timeoutMs - (Date.now() - started), what)
+  }
+
+  isReady (): boolean {
+    return this.client.isReady === true
   }
 
   onReady (listener: () => void): () => void {

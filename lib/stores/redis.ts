@@ -4,19 +4,31 @@
  * publishes the event; one Pub/Sub subscription per key per instance, repaired from the log.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_STORE_ARGUMENT, FST_SSE_STORE_CLOSED, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
+import { FST_SSE_INVALID_KEY, FST_SSE_INVALID_STORE_ARGUMENT, FST_SSE_STORE_CLOSED, FST_SSE_STORE_NOPERM, FST_SSE_STORE_TIMEOUT, FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
 import { formatEventId, parseEventId, splitEventId } from '../event-id.js'
 import { assertKnownOptions, integerOption, storeOption } from '../option-checks.js'
-import { isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
+import { isPermissionError, isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
 import { LiveQueue } from './live-queue.js'
 import { KeyTail, parseFrame } from './redis-live.js'
-import { appendScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
+import { appendScript, probeScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
 import type { AppendInput, AppendOptions, LiveSubscription, ReadOptions, ReadResult, ReplayStore, StoredEvent, StreamKey } from './types.js'
 
 // Recently delivered event data kept per subscribed stream, and for all of them together, to
 // serve reconnecting clients without Redis.
 const RECENT_BYTES = 256 * 1024
 const RECENT_BUDGET = 32 * 1024 * 1024
+
+/** The Redis store: a replay store, and a check of the Redis user's permissions. */
+export interface RedisReplayStore extends ReplayStore {
+  /**
+   * Checks that the Redis user may run every command the store needs on its keys and
+   * channels (see the permissions table in docs/redis.md). Rejects with
+   * `FST_SSE_STORE_NOPERM` naming what is missing, or with `FST_SSE_STORE_TIMEOUT` /
+   * `FST_SSE_STORE_UNAVAILABLE` when Redis cannot be asked. The store runs the same check
+   * by itself once its client is first ready and reports a failure to `onError`.
+   */
+  ready: () => Promise<void>
+}
 
 export interface RedisStoreOptions {
   /** An ioredis 6 client (e.g. `fastify.redis` from @fastify/redis) or a connected node-redis 6 client. The application owns it and closes it. */
@@ -31,7 +43,7 @@ export interface RedisStoreOptions {
   streamTtlMs?: number
   /** The stream's epoch and position expire this long after the last append; after that the stream starts a new epoch. Default 30 days. */
   metaTtlMs?: number
-  /** How long a repeated `idempotencyKey` returns the first result. Default 2 minutes. */
+  /** How long a repeated `idempotencyKey` returns the first result, at least. Default 2 minutes. */
   idempotencyTtlMs?: number
   /** An append fails after this long (and is not applied later). Default 2000. */
   appendTimeoutMs?: number
@@ -49,7 +61,7 @@ export interface RedisStoreOptions {
   rotateEpochOnServerChange?: boolean
   /** Live items queued for one subscriber that does not read; past this it gets a `lost` reset. Default 10 000. */
   maxQueuedItems?: number
-  /** Background errors (subscriber connection, position check, repair). Default: ignored. */
+  /** Background errors (the start-up permission check, subscriber connection, position check, repair). Default: ignored. */
   onError?: (err: Error) => void
 }
 
@@ -80,7 +92,7 @@ const REDIS_OPTIONS = [
 
 const invalid = storeOption('redisStore')
 
-export function redisStore (options: RedisStoreOptions): ReplayStore {
+export function redisStore (options: RedisStoreOptions): RedisReplayStore {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object with a client')
   assertKnownOptions(options, REDIS_OPTIONS, invalid)
   return new RedisStore(wrapClient(options.client), resolve(options))
@@ -151,7 +163,7 @@ function abortable<T> (promise: Promise<T>, signal: AbortSignal | undefined): Pr
   })
 }
 
-class RedisStore implements ReplayStore {
+class RedisStore implements RedisReplayStore {
   readonly capabilities = { contiguousOffsets: true, shared: true }
   private closed = false
   private subscriber: SubscriberConnection | undefined
@@ -164,17 +176,52 @@ class RedisStore implements ReplayStore {
    * measured again; no append is sent meanwhile.
    */
   private clockOffset: number | undefined
+  /** Set when Redis refused the clock measurement itself (ACL): appends fail with it at once instead of timing out. */
+  private clockRefused: Error | undefined
+  private checking: Promise<void> | undefined
   private clockGeneration = 0
   private measuring: Promise<void> | undefined
   private readonly stopReadyListener: () => void
   private positionTimer: NodeJS.Timeout | undefined
 
   constructor (private readonly redis: CommandConnection, private readonly o: Resolved) {
+    let checked = false
+    const startupCheck = (): void => {
+      if (checked || this.closed) return
+      checked = true
+      this.ready().catch((err: Error) => this.o.onError(err))
+    }
     this.stopReadyListener = redis.onReady(() => {
       this.clockOffset = undefined
+      this.clockRefused = undefined
       this.clockGeneration++
       this.measuring = undefined
+      startupCheck()
     })
+    // Checked at start-up, so a missing permission shows in `onError` before the first client
+    // or publish meets it. A client not connected yet is checked on its first `ready`.
+    if (redis.isReady()) startupCheck()
+  }
+
+  ready (): Promise<void> {
+    this.assertOpen()
+    this.checking ??= this.check().finally(() => { this.checking = undefined })
+    return this.checking
+  }
+
+  private async check (): Promise<void> {
+    const keys = streamKeys(this.o.prefix, '\u0000probe', this.redis.keyPrefix, this.redis.addsKeyPrefix)
+    let missing: unknown
+    try {
+      // TIME on its own first: the store sends it outside any script.
+      await this.redis.send(['TIME'], this.o.readTimeoutMs, 'permission check')
+      missing = await this.script(probeScript, [keys.log, keys.meta], [this.o.guard ? '1' : '0', keys.channel], this.o.readTimeoutMs, 'permission check')
+    } catch (err) {
+      throw wrap('permission check', err)
+    }
+    if (Array.isArray(missing) && missing.length > 0) {
+      throw new FST_SSE_STORE_NOPERM('permission check', missing.map(String).join(', '))
+    }
   }
 
   async append (key: StreamKey, input: AppendInput, options: AppendOptions = {}): Promise<StoredEvent> {
@@ -208,6 +255,7 @@ class RedisStore implements ReplayStore {
           if (isAborted(signal)) throw err
           throw new FST_SSE_STORE_TIMEOUT(what, timeout)
         }
+        if (this.clockRefused !== undefined) throw this.clockRefused
         remaining = deadline - Date.now()
         if (this.clockOffset === undefined || remaining <= 0) {
           if (Date.now() >= deadline) throw new FST_SSE_STORE_TIMEOUT(what, timeout)
@@ -220,10 +268,10 @@ class RedisStore implements ReplayStore {
       const serverDeadline = deadline + this.clockOffset - Math.min(250, Math.floor(timeout / 4))
       let reply: unknown
       try {
-        reply = await abortable(this.script(appendScript, [keys.log, keys.meta, keys.idem + idem], [
+        reply = await abortable(this.script(appendScript, [keys.log, keys.meta], [
           newEpoch(), this.o.guard ? '1' : '0', String(this.o.metaTtlMs), keys.channel, String(maxEvents),
           String(this.o.streamTtlMs), String(this.o.idempotencyTtlMs), String(serverDeadline),
-          event === undefined ? '-' : String(event.length), event ?? '', input.data
+          event === undefined ? '-' : String(event.length), event ?? '', input.data, idem
         ], remaining, what), signal)
       } catch (err) {
         if (isAborted(signal)) throw err
@@ -235,8 +283,8 @@ class RedisStore implements ReplayStore {
       const r = reply as string[]
       if (r[0] === 'expired') throw new FST_SSE_STORE_TIMEOUT(what, timeout)
       if (r[0] === 'dup') {
-        const [epoch, offset, ts] = String(r[1]).split(':') as [string, string, string]
-        return stored(epoch, Number(offset), Number(ts), event, input.data)
+        const [offset, ts] = String(r[2]).split(':') as [string, string]
+        return stored(String(r[1]), Number(offset), Number(ts), event, input.data)
       }
       return stored(String(r[1]), Number(r[2]), Number(r[3]), event, input.data)
     }
@@ -444,7 +492,9 @@ class RedisStore implements ReplayStore {
     await Promise.all([...this.tails].map(async ([name, tail]) => {
       if (tail.cursor === undefined) return
       try {
-        const meta = name.slice(0, -'ch'.length) + 'meta'
+        // The channel carries the client's key prefix, which that client adds to keys itself.
+        const unprefixed = this.redis.addsKeyPrefix ? name.slice(this.redis.keyPrefix.length) : name
+        const meta = unprefixed.slice(0, -'ch'.length) + 'meta'
         const [epoch, top] = await this.redis.send(['HMGET', meta, 'ep', 'top'], this.o.readTimeoutMs, 'position check') as [string | null, string | null]
         if (tail.behind(epoch === null ? null : String(epoch), Number(top ?? 0))) tail.resync()
       } catch (err) {
@@ -471,12 +521,15 @@ class RedisStore implements ReplayStore {
       // The server read its clock somewhere between `before` and `after`; assuming `after`
       // puts every deadline early, never late.
       this.clockOffset = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - after
-    } catch {}
+    } catch (err) {
+      // Anything else is about the connection: measured again on the next append.
+      if (isPermissionError(err) && generation === this.clockGeneration) this.clockRefused = unavailable('append', err)
+    }
   }
 
   private keys (key: StreamKey): StreamKeys {
     if (typeof key !== 'string' || key === '') throw new FST_SSE_INVALID_KEY(`expected a non-empty string, got ${typeof key === 'string' ? '""' : typeof key}`)
-    return streamKeys(this.o.prefix, key)
+    return streamKeys(this.o.prefix, key, this.redis.keyPrefix, this.redis.addsKeyPrefix)
   }
 
   private assertOpen (): void {
@@ -490,8 +543,11 @@ function stored (epoch: string, offset: number, ts: number, event: string | unde
   return result
 }
 
+/** A reply error or a failed connection as a coded error; a refusal by the ACL as FST_SSE_STORE_NOPERM. */
 function unavailable (what: string, err: unknown): Error {
-  const error = new FST_SSE_STORE_UNAVAILABLE(what, (err as Error)?.message ?? String(err))
+  const error = isPermissionError(err)
+    ? new FST_SSE_STORE_NOPERM(what, permissionOf(what, err as Error))
+    : new FST_SSE_STORE_UNAVAILABLE(what, (err as Error)?.message ?? String(err))
   ;(error as Error).cause = err
   return error
 }
@@ -501,6 +557,17 @@ function wrap (what: string, err: unknown): Error {
   if (typeof code === 'string' && code.startsWith('FST_SSE_')) return err as Error
   if ((err as Error | undefined)?.name === 'AbortError') return err as Error
   return unavailable(what, err)
+}
+
+/** What Redis refused, from its reply: `NOPERM the Redis user may not run XADD …` (our scripts), `… run the 'time' command` (Redis). */
+function permissionOf (what: string, err: Error): string {
+  const message = String(err.message)
+  const ours = /^NOPERM the Redis user may not run (\S+)/.exec(message)
+  if (ours !== null) return ours[1] as string
+  const theirs = /'([^']+)' command/.exec(message)
+  if (theirs !== null) return (theirs[1] as string).toUpperCase()
+  if (message.includes('channel')) return (what === 'subscribe' ? 'SUBSCRIBE' : 'PUBLISH') + ' on its channels'
+  return 'a command it sends (' + message + ')'
 }
 
 function sleep (ms: number): Promise<void> {
