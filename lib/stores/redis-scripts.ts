@@ -256,14 +256,15 @@ return {'ok', head, entries}
 `
 
 /**
- * The start-up check. KEYS: log, meta (of a probe stream under the store's prefix). ARGV:
- * guard, channel. Returns the commands the caller's ACL user may not run on the store's keys
+ * The start-up check. No KEYS. ARGV: guard, channel, log, meta (of a probe stream under the
+ * store's prefix). Returns the commands the caller's ACL user may not run on the store's keys
  * and channels, beyond EVALSHA/EVAL (which running this script proves): every command the
  * other scripts run, the ones the store sends itself (TIME, HMGET) and its Pub/Sub connection's.
- * Writes nothing.
+ * It only checks, never touches a key, so the keys go as arguments: declared as KEYS, Redis
+ * would refuse the whole script for a user without key access, without saying which command.
  */
 const PROBE = `
-local log, meta, channel = KEYS[1], KEYS[2], ARGV[2]
+local channel, log, meta = ARGV[2], ARGV[3], ARGV[4]
 local checks = {
   {'TIME'}, {'HMGET', meta, 'ep'}, {'HGET', meta, 'ic'}, {'HSET', meta, 'top', ''}, {'HDEL', meta, 'q'},
   {'DEL', log, meta}, {'XADD', log, '1-0', 'd', ''}, {'XRANGE', log, '-', '+'}, {'PEXPIRE', log, '1'},

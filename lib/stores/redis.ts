@@ -211,17 +211,21 @@ class RedisStore implements RedisReplayStore {
 
   private async check (): Promise<void> {
     const keys = streamKeys(this.o.prefix, '\u0000probe', this.redis.keyPrefix, this.redis.addsKeyPrefix)
-    let missing: unknown
-    try {
-      // TIME on its own first: the store sends it outside any script.
-      await this.redis.send(['TIME'], this.o.readTimeoutMs, 'permission check')
-      missing = await this.script(probeScript, [keys.log, keys.meta], [this.o.guard ? '1' : '0', keys.channel], this.o.readTimeoutMs, 'permission check')
-    } catch (err) {
-      throw wrap('permission check', err)
+    const what = 'permission check'
+    // Everything missing is named at once, so one fix of the ACL is enough.
+    const missing = new Set<string>()
+    const refusal = (err: unknown): void => {
+      if (!isPermissionError(err)) throw wrap(what, err)
+      missing.add(permissionOf(what, err as Error))
     }
-    if (Array.isArray(missing) && missing.length > 0) {
-      throw new FST_SSE_STORE_NOPERM('permission check', missing.map(String).join(', '))
-    }
+    // TIME on its own: the store sends it outside any script.
+    await this.redis.send(['TIME'], this.o.readTimeoutMs, what).catch(refusal)
+    // The key names as the server sees them (ioredis adds its prefix to declared keys only).
+    const server = this.redis.addsKeyPrefix ? this.redis.keyPrefix : ''
+    const listed = await this.script(probeScript, [], [this.o.guard ? '1' : '0', keys.channel, server + keys.log, server + keys.meta], this.o.readTimeoutMs, what)
+      .catch(refusal)
+    if (Array.isArray(listed)) for (const command of listed) missing.add(String(command))
+    if (missing.size > 0) throw new FST_SSE_STORE_NOPERM(what, [...missing].join(', '))
   }
 
   async append (key: StreamKey, input: AppendInput, options: AppendOptions = {}): Promise<StoredEvent> {
@@ -511,6 +515,8 @@ class RedisStore implements RedisReplayStore {
 
   private async timeOnce (): Promise<void> {
     const generation = this.clockGeneration
+    // A refusal holds until the next measurement: the ACL may have been fixed since.
+    this.clockRefused = undefined
     try {
       const before = Date.now()
       const [seconds, micros] = await this.redis.send(['TIME'], this.o.readTimeoutMs, 'clock') as [string, string]
@@ -564,6 +570,7 @@ function permissionOf (what: string, err: Error): string {
   const message = String(err.message)
   const ours = /^NOPERM the Redis user may not run (\S+)/.exec(message)
   if (ours !== null) return ours[1] as string
+  if (message.includes('keys used as arguments')) return 'commands on its keys (read and write, under its prefix)'
   const theirs = /'([^']+)' command/.exec(message)
   if (theirs !== null) return (theirs[1] as string).toUpperCase()
   if (message.includes('channel')) return (what === 'subscribe' ? 'SUBSCRIBE' : 'PUBLISH') + ' on its channels'
