@@ -6,7 +6,7 @@
 //    throughput with `concurrency` appends in flight.
 // 2. Redis commands per publish, from INFO commandstats, with 100 local subscriptions and a
 //    second instance subscribed: the bar is one round trip (EVALSHA) per publish and nothing
-//    per subscriber.
+//    per subscriber; and the time Redis spends in each publish's script.
 // 3. Fan-out latency, publish to receive: `subscribers` SSE clients on instance B, the
 //    publisher on instance A (separate processes, Redis store), against one process with the
 //    memory store. Clients are in this process; each event carries its publish time.
@@ -93,14 +93,18 @@ async function main () {
         return received
       })
       const publishes = 1000
+      const scriptUsec = async () => Number(/cmdstat_evalsha:calls=\d+,usec=(\d+)/.exec(await command(redis.port, ['INFO', 'commandstats']))?.[1] ?? 0)
+      const usecBefore = await scriptUsec()
       const before = await redis.commandStats()
       for (let i = 0; i < publishes; i++) await store.append('cmd', { data })
       await new Promise((resolve) => setTimeout(resolve, 200))
       const after = await redis.commandStats()
+      const usecAfter = await scriptUsec()
       const delta = Object.fromEntries(Object.entries(after)
         .map(([k, v]) => [k, v - (before[k] ?? 0) - (k === 'info' ? 1 : 0)]).filter(([, v]) => v > 0))
       const perPublish = Object.entries(delta).map(([k, v]) => `${k} ${(v / publishes).toFixed(3)}`).join(', ')
       console.log(`${kind}: commands per publish (101 subscribers on 2 instances; script-internal calls included): ${perPublish}`)
+      console.log(`${kind}: Redis time per publish script (EVALSHA, from INFO commandstats): ${((usecAfter - usecBefore) / publishes).toFixed(1)} µs`)
       await Promise.all([...subs, remote].map((s) => s.close()))
       await Promise.all(drain)
       await second.close()

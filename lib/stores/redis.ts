@@ -33,7 +33,7 @@ export interface RedisReplayStore extends ReplayStore {
 export interface RedisStoreOptions {
   /** An ioredis 6 client (e.g. `fastify.redis` from @fastify/redis) or a connected node-redis 6 client. The application owns it and closes it. */
   client: unknown
-  /** Prefix of every key and channel. Default `sse:`. */
+  /** Prefix of every key and channel, after the client's own `keyPrefix` (which the store also puts on its channels). Default `sse:`. */
   prefix?: string
   /** Events kept per stream (trimmed with `MAXLEN ~`, so up to one radix node more). Default 1000. */
   maxEvents?: number
