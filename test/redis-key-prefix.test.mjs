@@ -14,7 +14,7 @@ if (requireRedisServer(t0)) {
 
   async function app (t, kind, keyPrefix) {
     const conn = await connectClient(kind, redis.port, { keyPrefix })
-    const store = redisStore({ client: conn.client, lingerMs: 0 })
+    const store = redisStore({ client: conn.client, lingerMs: 0, positionCheckMs: 20, onError: (err) => t.fail(`onError: ${err.message}`) })
     t.teardown(async () => { await store.close(); await conn.close() })
     await store.ready()
     return store
@@ -53,6 +53,13 @@ if (requireRedisServer(t0)) {
         await appB.append('chat', { data: 'from B again' })
         await until(() => onB.events().length === 2, 'B\'s second event', 5000)
         t.equal(onA.events().length, 1, 'still nothing of B\'s on A')
+
+        // The position check finds each stream's meta under the prefix: while nothing is
+        // published, it reads positions (HMGET) and never has to repair from the log (EVALSHA).
+        const before = await redis.commandStats()
+        await until(async () => ((await redis.commandStats()).hmget ?? 0) - (before.hmget ?? 0) >= 12, 'a few position checks', 5000)
+        const after = await redis.commandStats()
+        t.equal((after.evalsha ?? 0) - (before.evalsha ?? 0), 0, 'no repair: every check found its stream where it was')
       })
     }
   }
