@@ -502,7 +502,8 @@ class RedisStore implements RedisReplayStore {
         const [epoch, top] = await this.redis.send(['HMGET', meta, 'ep', 'top'], this.o.readTimeoutMs, 'position check') as [string | null, string | null]
         if (tail.behind(epoch === null ? null : String(epoch), Number(top ?? 0))) tail.resync()
       } catch (err) {
-        this.o.onError(err as Error)
+        // A check still in flight when the store closed fails with its connection: not news.
+        if (!this.closed) this.o.onError(err as Error)
       }
     }))
   }
