@@ -71,6 +71,7 @@ if (requireRedisServer(t0)) {
       const epoch = first.id.split(':')[0]
       t.same((await store.readAfter(`room-${kind}`, `${epoch}:0`)).events.map((e) => e.data), ['a'])
       await store.close()
+      await t.rejects(store.ready(), { code: 'FST_SSE_STORE_CLOSED' }, 'a closed store is not checked')
       await live.done
       await conn.close()
       t.same(errors.map((e) => e.message), [], 'no background error (position checks included)')

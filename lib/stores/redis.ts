@@ -189,7 +189,7 @@ class RedisStore implements RedisReplayStore {
     const startupCheck = (): void => {
       if (checked || this.closed) return
       checked = true
-      this.ready().catch((err: Error) => this.o.onError(err))
+      this.ready().catch((err: Error) => { if (!this.closed) this.o.onError(err) })
     }
     this.stopReadyListener = redis.onReady(() => {
       this.clockOffset = undefined
@@ -204,7 +204,7 @@ class RedisStore implements RedisReplayStore {
   }
 
   ready (): Promise<void> {
-    this.assertOpen()
+    if (this.closed) return Promise.reject(new FST_SSE_STORE_CLOSED())
     this.checking ??= this.check().finally(() => { this.checking = undefined })
     return this.checking
   }
