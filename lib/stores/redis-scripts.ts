@@ -24,6 +24,10 @@
  * PUBLISH to a channel the user may not use, after the XADD) would leave the event stored for
  * an append that failed.
  *
+ * For Redis Cluster: the append and read scripts declare every key they touch in KEYS, all of
+ * one stream's slot; the channel carries the same hash tag, so a sharded PUBLISH (SPUBLISH)
+ * would go to that slot's shard. The start-up check touches no key (it only asks the ACL).
+ *
  * Offsets go through string.format('%d') because Lua prints large numbers in exponent form.
  */
 import { createHash } from 'node:crypto'
