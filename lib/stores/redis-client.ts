@@ -34,8 +34,11 @@ export interface SubscriberConnection {
   /** Resolves once the connection is ready and every subscription is confirmed again after a reconnect. */
   ready: () => Promise<void>
   onMessage: (handler: (channel: string, message: string) => void) => void
-  /** Called after every reconnect, once subscriptions are in place again (messages sent meanwhile are lost). */
-  onReconnect: (handler: () => void) => void
+  /**
+   * Called after every reconnect, once subscriptions are in place again (messages sent meanwhile
+   * are lost): with the channels concerned when not all of them were.
+   */
+  onReconnect: (handler: (channels?: string[]) => void) => void
   close: () => Promise<void>
 }
 

@@ -294,3 +294,18 @@ function script (source: string): Script {
 export const appendScript = script(APPEND)
 export const readScript = script(READ)
 export const probeScript = script(PROBE)
+
+/**
+ * The same script for a Redis Cluster, publishing with SPUBLISH: the event then travels only
+ * within the shard that owns the stream's slot, to the instances subscribed there. Redis 7.0
+ * runs SPUBLISH inside a script when the channel is in the slot of the script's keys (the
+ * channel shares the stream's hash tag), so a publish stays one round trip.
+ */
+function sharded (s: Script): Script {
+  const source = s.source.replaceAll("redis.call('PUBLISH'", "redis.call('SPUBLISH'")
+  if (source === s.source) throw new Error('a store script no longer publishes with PUBLISH')
+  return script(source)
+}
+
+export const shardedAppendScript = sharded(appendScript)
+export const shardedReadScript = sharded(readScript)

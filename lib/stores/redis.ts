@@ -10,7 +10,8 @@ import { assertKnownOptions, integerOption, storeOption } from '../option-checks
 import { isPermissionError, isReplyError, withTimeout, wrapClient, type CommandConnection, type SubscriberConnection } from './redis-client.js'
 import { LiveQueue } from './live-queue.js'
 import { KeyTail, parseFrame } from './redis-live.js'
-import { appendScript, probeScript, readScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
+import { wrapClusterClient } from './redis-cluster.js'
+import { appendScript, probeScript, readScript, shardedAppendScript, shardedReadScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
 import type { AppendInput, AppendOptions, LiveSubscription, ReadOptions, ReadResult, ReplayStore, StoredEvent, StreamKey } from './types.js'
 
 // Recently delivered event data kept per subscribed stream, and for all of them together, to
@@ -95,8 +96,17 @@ const invalid = storeOption('redisStore')
 export function redisStore (options: RedisStoreOptions): RedisReplayStore {
   if (options === null || typeof options !== 'object') throw invalid('options must be an object with a client')
   assertKnownOptions(options, REDIS_OPTIONS, invalid)
-  return new RedisStore(wrapClient(options.client), resolve(options))
+  const cluster = wrapClusterClient(options.client)
+  const resolved = resolve(options)
+  if (cluster === undefined) return new RedisStore(wrapClient(options.client), resolved, SINGLE)
+  if (resolved.prefix.includes('{')) throw invalid('prefix must not contain "{" on a Redis Cluster: its hash tag would put every stream in one slot')
+  return new RedisStore(cluster, resolved, SHARDED)
 }
+
+/** How the store's scripts publish: PUBLISH on one node, SPUBLISH (to the stream's shard only) on a cluster. */
+interface Publishing { append: Script, read: Script }
+const SINGLE: Publishing = { append: appendScript, read: readScript }
+const SHARDED: Publishing = { append: shardedAppendScript, read: shardedReadScript }
 
 function resolve (o: RedisStoreOptions): Resolved {
   const prefix = o.prefix ?? 'sse:'
@@ -184,7 +194,7 @@ class RedisStore implements RedisReplayStore {
   private readonly stopReadyListener: () => void
   private positionTimer: NodeJS.Timeout | undefined
 
-  constructor (private readonly redis: CommandConnection, private readonly o: Resolved) {
+  constructor (private readonly redis: CommandConnection, private readonly o: Resolved, private readonly scripts: Publishing) {
     let checked = false
     const startupCheck = (): void => {
       if (checked || this.closed) return
@@ -272,7 +282,7 @@ class RedisStore implements RedisReplayStore {
       const serverDeadline = deadline + this.clockOffset - Math.min(250, Math.floor(timeout / 4))
       let reply: unknown
       try {
-        reply = await abortable(this.script(appendScript, [keys.log, keys.meta], [
+        reply = await abortable(this.script(this.scripts.append, [keys.log, keys.meta], [
           newEpoch(), this.o.guard ? '1' : '0', String(this.o.metaTtlMs), keys.channel, String(maxEvents),
           String(this.o.streamTtlMs), String(this.o.idempotencyTtlMs), String(serverDeadline),
           event === undefined ? '-' : String(event.length), event ?? '', input.data, idem
@@ -385,7 +395,7 @@ class RedisStore implements RedisReplayStore {
     const id = keys.log + '\nhead'
     const shared = fresh ? undefined : this.reads.get(id) as Promise<string> | undefined
     if (shared !== undefined) return shared
-    const read: Promise<string> = this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, '', 0, 0, 0, 0), this.o.readTimeoutMs, 'head')
+    const read: Promise<string> = this.script(this.scripts.read, [keys.log, keys.meta], this.readArgs(keys, '', 0, 0, 0, 0), this.o.readTimeoutMs, 'head')
       .then((reply) => String((reply as string[])[1]), (err) => { throw wrap('head', err) })
       .finally(() => { if (this.reads.get(id) === read) this.reads.delete(id) })
     this.reads.set(id, read)
@@ -415,7 +425,7 @@ class RedisStore implements RedisReplayStore {
   private async read (keys: StreamKeys, epoch: string, offset: number, count: number, bytes: number, maxAgeMs: number): Promise<ReadResult> {
     let reply: unknown[]
     try {
-      reply = await this.script(readScript, [keys.log, keys.meta], this.readArgs(keys, epoch, offset, count, bytes, maxAgeMs), this.o.readTimeoutMs, 'readAfter') as unknown[]
+      reply = await this.script(this.scripts.read, [keys.log, keys.meta], this.readArgs(keys, epoch, offset, count, bytes, maxAgeMs), this.o.readTimeoutMs, 'readAfter') as unknown[]
     } catch (err) {
       throw wrap('readAfter', err)
     }
@@ -480,8 +490,13 @@ class RedisStore implements RedisReplayStore {
       if (frame !== undefined) this.tails.get(name)?.receive(frame)
     })
     // Messages published while the connection was down are gone: catch every key up from its log.
-    subscriber.onReconnect(() => {
-      for (const tail of this.tails.values()) tail.resync()
+    // On a cluster, only the channels whose shard subscription was made again.
+    subscriber.onReconnect((channels) => {
+      if (channels === undefined) {
+        for (const tail of this.tails.values()) tail.resync()
+      } else {
+        for (const channel of channels) this.tails.get(channel)?.resync()
+      }
     })
     if (this.o.positionCheckMs > 0) {
       this.positionTimer = setInterval(() => { this.checkPositions().catch((err: unknown) => this.o.onError(err as Error)) }, this.o.positionCheckMs)
