@@ -44,6 +44,12 @@ interface Shard {
 
 const RETRY_MIN_MS = 50
 const RETRY_MAX_MS = 1000
+/**
+ * How often the slot map is compared with where each channel is subscribed. A node demoted by a
+ * planned failover keeps the connection and its subscriptions open, but messages published on
+ * the new primary may never reach it: without this, a stream pinned there would go silent.
+ */
+const VERIFY_MS = 1000
 
 export class ShardedSubscriber implements SubscriberConnection {
   private readonly wanted = new Set<string>()
@@ -60,7 +66,12 @@ export class ShardedSubscriber implements SubscriberConnection {
   private handler: (channel: string, message: string) => void = () => {}
   private reconnect: (channels?: string[]) => void = () => {}
 
-  constructor (private readonly topology: ClusterTopology, private readonly onError: (err: Error) => void) {}
+  private readonly verifier: NodeJS.Timeout
+
+  constructor (private readonly topology: ClusterTopology, private readonly onError: (err: Error) => void) {
+    this.verifier = setInterval(() => { this.verify().catch((err: unknown) => this.onError(err as Error)) }, VERIFY_MS)
+    this.verifier.unref()
+  }
 
   /** How many shard connections are open, and how many channels each carries (for tests and diagnostics). */
   get connections (): Map<string, number> {
@@ -113,10 +124,28 @@ export class ShardedSubscriber implements SubscriberConnection {
   async close (): Promise<void> {
     this.closed = true
     clearTimeout(this.retry)
+    clearInterval(this.verifier)
     const shards = [...this.shards.values()]
     this.shards.clear()
     this.shardOf.clear()
     await Promise.all(shards.map((s) => s.link.close()))
+  }
+
+  /** Moves every channel subscribed on a node that no longer serves its slot to the slot's owner. */
+  async verify (): Promise<void> {
+    if (this.shardOf.size === 0 || this.closed) return
+    await this.refresh()
+    for (const [channel, shard] of [...this.shardOf]) {
+      if (this.owners[keySlot(channel)] === shard.address) continue
+      this.displace(shard, channel)
+      if (shard.channels.size === 0) {
+        this.dropShard(shard)
+        shard.link.close().catch(() => {})
+      } else if (!shard.down) {
+        shard.link.unsubscribe(channel).catch(() => {})
+      }
+    }
+    this.scheduleReroute(true)
   }
 
   private async place (shard: Shard, channel: string): Promise<void> {

@@ -290,7 +290,7 @@ class RedisStore implements RedisReplayStore {
       } catch (err) {
         if (isAborted(signal)) throw err
         if ((err as { code?: string }).code === 'FST_SSE_STORE_TIMEOUT') throw new FST_SSE_STORE_TIMEOUT(what, timeout)
-        if (isReplyError(err) || Date.now() >= deadline) throw unavailable(what, err)
+        if ((isReplyError(err) && !isTransient(err)) || Date.now() >= deadline) throw unavailable(what, err)
         await sleep(Math.min(50 * 2 ** attempt, 500, Math.max(0, deadline - Date.now())))
         continue
       }
@@ -563,6 +563,15 @@ function stored (epoch: string, offset: number, ts: number, event: string | unde
   const result: StoredEvent = { id: formatEventId(epoch, offset), offset, data, ts }
   if (event !== undefined) result.event = event
   return result
+}
+
+/**
+ * A cluster's answers while a failover or a slot migration is under way: the same append (same
+ * idempotency key) is tried again within its deadline.
+ */
+function isTransient (err: unknown): boolean {
+  const message = String((err as Error | undefined)?.message)
+  return message.startsWith('CLUSTERDOWN') || message.startsWith('TRYAGAIN')
 }
 
 /** A reply error or a failed connection as a coded error; a refusal by the ACL as FST_SSE_STORE_NOPERM. */

@@ -67,9 +67,22 @@ export async function startCluster ({ primaries = 3, replicas = 1, nodeTimeoutMs
       const shards = await cluster.shards()
       return shards.find((s) => s.from <= slot && slot <= s.to)?.port
     },
-    /** Waits until every live node agrees the cluster is ok and on who serves each slot. */
-    async settled (ms = 30_000) {
+    /**
+     * Waits until every live node agrees the cluster is ok and on who serves each slot; with
+     * `replicas`, also until every primary has a replica in sync (ready for another failover).
+     */
+    async settled ({ ms = 30_000, replicas = false } = {}) {
       await until(async () => {
+        if (replicas) {
+          const shards = await cluster.shards().catch(() => [])
+          if (shards.length === 0 || shards.some((s) => s.replicas.length === 0)) return false
+          for (const shard of shards) {
+            for (const port of shard.replicas) {
+              const info = await command(port, ['INFO', 'replication']).catch(() => '')
+              if (!/master_link_status:up/.test(info)) return false
+            }
+          }
+        }
         const live = nodes.filter((n) => n.alive())
         const views = await Promise.all(live.map(async (n) => {
           try {
@@ -94,7 +107,7 @@ export async function startCluster ({ primaries = 3, replicas = 1, nodeTimeoutMs
       rmSync(dir, { recursive: true, force: true })
     }
   }
-  await cluster.settled()
+  await cluster.settled({ replicas: replicas > 0 })
   return cluster
 }
 
@@ -105,6 +118,8 @@ async function startNode (dir, i, nodeTimeoutMs) {
   while (bus === port) bus = await freePort()
   const args = ['--port', String(port), '--cluster-port', String(bus), '--bind', '127.0.0.1',
     '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', String(nodeTimeoutMs),
+    // The other shards keep serving while one fails over (the setting the guide recommends).
+    '--cluster-require-full-coverage', 'no',
     '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes']
   let child
   const node = {
