@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { command, freePort } from './redis-server.mjs'
+import { command, freePort, openEventStream } from './redis-server.mjs'
 import { until } from './wait.mjs'
 
 /** The hash slot of a key, as Redis computes it (CRC16/XMODEM of the hash tag, mod 16384). */
@@ -230,4 +230,61 @@ export function clusterDelta (before, after) {
     }
   }
   return out
+}
+
+/**
+ * Two instances on cluster clients of `kind`, a publisher over `perShard` streams per shard
+ * (posting from alternating instances) and one client per stream per instance. Calls
+ * `trigger(shard)` with the shard at `index` (by slot order) once every stream has events, and
+ * stops once that shard's streams took ten more publishes. Returns what the clients and the
+ * publisher saw.
+ */
+export async function publishThrough (t, kind, cluster, lib, { prefix, index, perShard = 2 }, trigger) {
+  const options = { prefix, appendTimeoutMs: 1000 }
+  const [a, b] = await Promise.all([clusterInstance(t, kind, cluster, lib, options), clusterInstance(t, kind, cluster, lib, options)])
+  const instances = [a, b]
+  const streams = await streamsOnShards(cluster, prefix, perShard)
+  const shard = (await cluster.shards()).sort((x, y) => x.from - y.from)[index]
+  const hit = streams.filter((s) => s.port === shard.port)
+  const source = { ...shard }
+  const clients = streams.flatMap((s) => instances.map((inst) => ({ stream: s, conn: openEventStream(`${inst.base}/s/${s.name}`) })))
+  t.teardown(() => clients.forEach((c) => c.conn.close()))
+  await until(() => clients.every((c) => c.conn.decoder.lastEventId !== ''), 'every client positioned', 15_000)
+
+  const published = new Map(streams.map((s) => [s.name, []]))
+  const failed = new Map(streams.map((s) => [s.name, 0]))
+  const reasons = new Set()
+  let round = 0
+  let triggered = false
+  let afterwards = 0
+  // Each round publishes once to every stream, from alternating instances.
+  const publishing = (async () => {
+    while (afterwards < 10) {
+      const r = round++
+      await Promise.all(streams.map(async (s, i) => {
+        try {
+          const event = await instances[(r + i) % 2].stream.publish({ data: { r } }, { key: s.name })
+          published.get(s.name).push(event.id)
+          if (triggered && hit.includes(s) && i === streams.indexOf(hit[0])) afterwards++
+        } catch (err) {
+          failed.set(s.name, failed.get(s.name) + 1)
+          reasons.add(String(err.message))
+        }
+      }))
+      if (triggered && afterwards === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  await until(() => round >= 10, 'ten rounds published before the trigger')
+  await trigger(shard, { hit, streams })
+  triggered = true
+  await publishing
+  const last = (s) => published.get(s.name).at(-1)
+  try {
+    await until(() => clients.every((c) => c.conn.decoder.lastEventId === last(c.stream)), 'every client reaches the last event of its stream', 20_000)
+  } catch (err) {
+    const behind = clients.filter((c) => c.conn.decoder.lastEventId !== last(c.stream))
+    err.message += '\n' + JSON.stringify(behind.map((c) => ({ stream: c.stream.name, hit: hit.includes(c.stream), at: c.conn.decoder.lastEventId, last: last(c.stream), got: c.conn.received.slice(-3).map((e) => [e.type, e.lastEventId]) })), null, 1)
+    throw err
+  }
+  return { streams, hit, clients, published, failed, reasons, source }
 }
