@@ -1,6 +1,7 @@
 // Redis store benchmark. Starts its own redis-server on a free loopback port.
 //
 //   node bench/redis.mjs [--appends 20000] [--concurrency 50] [--subscribers 5000] [--events 40] [--skip-fanout]
+//   node bench/redis.mjs --cluster [--appends 20000] [--concurrency 50] [--subscribers 5000] [--events 40] [--skip-fanout]
 //
 // 1. Appends through the store (ioredis and node-redis): latency p50/p99 one at a time, and
 //    throughput with `concurrency` appends in flight.
@@ -10,6 +11,10 @@
 // 3. Fan-out latency, publish to receive: `subscribers` SSE clients on instance B, the
 //    publisher on instance A (separate processes, Redis store), against one process with the
 //    memory store. Clients are in this process; each event carries its publish time.
+//
+// With --cluster, one node against a Redis Cluster of 3 primaries (no replicas), both started
+// here, in the same run: publishes/s with `concurrency` in flight spread over 100 streams, the
+// commands each node ran per publish (INFO commandstats), and the fan-out of 3. through each.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
@@ -32,6 +37,10 @@ async function instance (mode) {
     const { Redis } = await import('ioredis')
     client = new Redis(process.env.REDIS_URL)
     store = redisStore({ client })
+  } else if (mode === 'cluster') {
+    const { Cluster } = await import('ioredis')
+    client = new Cluster(JSON.parse(process.env.REDIS_CLUSTER))
+    store = redisStore({ client })
   }
   const app = Fastify()
   await app.register(sse, store ? { store } : {})
@@ -51,9 +60,11 @@ async function main () {
       concurrency: { type: 'string', default: '50' },
       subscribers: { type: 'string', default: '5000' },
       events: { type: 'string', default: '40' },
-      'skip-fanout': { type: 'boolean', default: false }
+      'skip-fanout': { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false }
     }
   })
+  if (values.cluster) return clusterComparison(values)
   const appends = Number(values.appends)
   const concurrency = Number(values.concurrency)
   const { redisStore } = await import('fastify-typed-sse/redis')
@@ -127,11 +138,73 @@ async function main () {
   }
 }
 
-async function fanout ({ mode, n, events, redisUrl }) {
+async function clusterComparison (values) {
+  const appends = Number(values.appends)
+  const concurrency = Number(values.concurrency)
+  const { redisStore } = await import('fastify-typed-sse/redis')
+  const { startCluster, connectCluster } = await import('../test/helpers/redis-cluster.mjs')
+  const redis = await startRedis()
+  // Primaries only: on two cores, replicas would take CPU from the primaries they copy.
+  const cluster = await startCluster({ replicas: 0 })
+  const version = String(await command(redis.port, ['INFO', 'server'])).match(/redis_version:(\S+)/)[1]
+  console.log(`redis-server ${version}, node ${process.version}, loopback, data 100 bytes; cluster: 3 primaries, no replicas\n`)
+  const streams = Array.from({ length: 100 }, (_, i) => `stream-${i}`)
+  const data = 'x'.repeat(100)
+  const run = async (store) => {
+    for (const s of streams) await store.append(s, { data })
+    let next = 0
+    const started = performance.now()
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < appends) await store.append(streams[next++ % streams.length], { data })
+    }))
+    return appends / ((performance.now() - started) / 1000)
+  }
+  try {
+    for (const kind of ['ioredis', 'node-redis']) {
+      const single = await connectClient(kind, redis.port)
+      const one = redisStore({ client: single.client, prefix: `bench-${kind}:` })
+      const oneRate = await run(one)
+      await one.close()
+      await single.close()
+
+      const conn = await connectCluster(kind, cluster)
+      const store = redisStore({ client: conn.client, prefix: `bench-${kind}:` })
+      for (const s of streams) await store.append(s, { data })
+      const before = await cluster.commandStats()
+      const rate = await run(store)
+      const after = await cluster.commandStats()
+      await store.close()
+      await conn.close()
+      const total = appends + streams.length
+      const perNode = Object.keys(after).map((port) => {
+        const d = (name) => (after[port][name] ?? 0) - (before[port]?.[name] ?? 0)
+        return `${port}: evalsha ${(100 * d('evalsha') / total).toFixed(1)}% of publishes, spublish ${d('spublish')}, publish ${d('publish')}`
+      })
+      console.log(`${kind}: ${concurrency} in flight over ${streams.length} streams (${appends}): one node ${Math.round(oneRate)} publishes/s, ` +
+        `cluster ${Math.round(rate)} publishes/s (${(rate / oneRate).toFixed(2)}x)`)
+      for (const line of perNode) console.log(`  ${line}`)
+    }
+    if (!values['skip-fanout']) {
+      const n = Number(values.subscribers)
+      const events = Number(values.events)
+      const startup = JSON.stringify(cluster.startup)
+      const one = await fanout({ mode: 'redis', n, events, redisUrl: redis.url })
+      const sharded = await fanout({ mode: 'cluster', n, events, redisUrl: redis.url, cluster: startup })
+      console.log(`\nfan-out to ${n} subscribers on instance B, publisher on A (ioredis), ${events} events at 10/s, publish -> receive:`)
+      console.log(`  one node:           p50 ${ms(one.p50)} p99 ${ms(one.p99)} (${one.samples} samples)`)
+      console.log(`  cluster (sharded):  p50 ${ms(sharded.p50)} p99 ${ms(sharded.p99)} (${sharded.samples} samples)`)
+    }
+  } finally {
+    await cluster.stop()
+    await redis.stop()
+  }
+}
+
+async function fanout ({ mode, n, events, redisUrl, cluster }) {
   const started = []
   const spawnInstance = async () => {
     const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'instance', mode], {
-      env: { ...process.env, REDIS_URL: redisUrl }, stdio: ['ignore', 'pipe', 'inherit']
+      env: { ...process.env, REDIS_URL: redisUrl, REDIS_CLUSTER: cluster ?? '' }, stdio: ['ignore', 'pipe', 'inherit']
     })
     started.push(child)
     let out = ''
@@ -144,7 +217,7 @@ async function fanout ({ mode, n, events, redisUrl }) {
   }
   try {
     const b = await spawnInstance()
-    const a = mode === 'redis' ? await spawnInstance() : b
+    const a = mode === 'memory' ? b : await spawnInstance()
     const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity })
     const latencies = []
     let connected = 0

@@ -7,7 +7,7 @@ import t0, { test } from 'tap'
 import { redisStore } from 'fastify-typed-sse/redis'
 import { build, listen } from './helpers/app.mjs'
 import { CLIENTS, asItems, invariantProblems, openEventStream, requireRedisServer } from './helpers/redis-server.mjs'
-import { channelOf, clusterDelta, clusterInstance, post, startCluster, streamsOnShards } from './helpers/redis-cluster.mjs'
+import { channelOf, clusterDelta, clusterInstance, connectCluster, post, startCluster, streamsOnShards } from './helpers/redis-cluster.mjs'
 import { until } from './helpers/wait.mjs'
 
 const failOn = (err) => t0.fail(String(err?.stack ?? err))
@@ -135,6 +135,17 @@ if (requireRedisServer(t0)) {
       }
     })
   }
+
+  test('on a cluster, a prefix with a hash tag and a client keyPrefix are refused with coded errors', async (t) => {
+    for (const kind of CLIENTS) {
+      const plain = await connectCluster(kind, cluster)
+      t.teardown(() => plain.close())
+      t.throws(() => redisStore({ client: plain.client, prefix: 'app{1}:' }), { code: 'FST_SSE_INVALID_STORE_OPTION' }, `${kind}: prefix with {`)
+      const prefixed = await connectCluster(kind, cluster, { keyPrefix: 'app:' })
+      t.teardown(() => prefixed.close())
+      t.throws(() => redisStore({ client: prefixed.client }), { code: 'FST_SSE_INVALID_STORE_OPTION' }, `${kind}: client keyPrefix`)
+    }
+  })
 
   test('stream keys spread over slots and primaries (100 streams)', async (t) => {
     const shards = await cluster.shards()

@@ -230,10 +230,14 @@ export function collect (subscription) {
 const EXAMPLES = { ioredis: 'redis-ioredis.mjs', 'node-redis': 'redis-node-redis.mjs' }
 const example = (kind) => fileURLToPath(new URL(`../readme/${EXAMPLES[kind]}`, import.meta.url))
 
-/** Starts one example instance of docs/redis.md in its own process; resolves once it listens. */
-export async function startInstance (t, kind, redisUrl) {
-  const child = spawn(process.execPath, [example(kind)], {
-    env: { ...process.env, REDIS_URL: redisUrl, PORT: '0', HOST: '127.0.0.1' },
+/**
+ * Starts one example instance of docs/redis.md in its own process; resolves once it listens. `file`
+ * names another example under test/readme, `env` adds to its environment.
+ */
+export async function startInstance (t, kind, redisUrl, { file, env = {} } = {}) {
+  const path = file === undefined ? example(kind) : fileURLToPath(new URL(`../readme/${file}`, import.meta.url))
+  const child = spawn(process.execPath, [path], {
+    env: { ...process.env, REDIS_URL: redisUrl, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let out = ''
