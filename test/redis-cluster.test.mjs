@@ -6,8 +6,8 @@
 import t0, { test } from 'tap'
 import { redisStore } from 'fastify-typed-sse/redis'
 import { build, listen } from './helpers/app.mjs'
-import { CLIENTS, asItems, invariantProblems, openEventStream, requireRedisServer } from './helpers/redis-server.mjs'
-import { channelOf, clusterDelta, clusterInstance, connectCluster, post, startCluster, streamsOnShards } from './helpers/redis-cluster.mjs'
+import { CLIENTS, asItems, collect, invariantProblems, openEventStream, requireRedisServer } from './helpers/redis-server.mjs'
+import { channelOf, clusterDelta, clusterInstance, connectCluster, post, slotOf, startCluster, streamsOnShards } from './helpers/redis-cluster.mjs'
 import { until } from './helpers/wait.mjs'
 
 const failOn = (err) => t0.fail(String(err?.stack ?? err))
@@ -133,6 +133,29 @@ if (requireRedisServer(t0)) {
       for (const [port, calls] of Object.entries(delta)) {
         if (Number(port) !== target.port) t.notOk(calls.evalsha, `node ${port}: no script call`)
       }
+    })
+  }
+
+  for (const kind of CLIENTS) {
+    test(`${kind}: idempotent appends and the position check work per stream on a cluster`, async (t) => {
+      const conn = await connectCluster(kind, cluster)
+      const prefix = `c${++runs}:`
+      const store = redisStore({ client: conn.client, prefix, positionCheckMs: 200 })
+      t.teardown(async () => { await store.close(); await conn.close() })
+      const sub = collect(await store.subscribe('pc'))
+      const first = await store.append('pc', { data: 'one', idempotencyKey: 'same' })
+      const again = await store.append('pc', { data: 'one', idempotencyKey: 'same' })
+      t.equal(again.id, first.id, 'a repeated idempotency key returns the first result')
+      await until(() => sub.events().length === 1, 'the first event arrives live')
+      // An event in the log that no frame announced: only the position check can find it.
+      const base = `${prefix}{${Buffer.from('pc').toString('base64url')}}:`
+      const owner = await cluster.ownerOf(slotOf(base + 'meta'))
+      await cluster.command(owner, 'HINCRBY', base + 'meta', 'top', 1)
+      await cluster.command(owner, 'XADD', base + 'log', '2-0', 'd', 'silent', 't', String(Date.now()))
+      await until(() => sub.events().length === 2, 'the position check finds the event', 5000)
+      t.same(sub.events().map((e) => e.data), ['one', 'silent'])
+      t.same(sub.resets(), [])
+      t.equal(await cluster.command(owner, 'XLEN', base + 'log'), 2, 'one entry per event')
     })
   }
 
