@@ -140,6 +140,8 @@ class IoredisCluster extends ClusterFace {
 class NodeRedisCluster extends ClusterFace {
   readonly kind = 'node-redis' as const
   readonly addsKeyPrefix = false
+  /** The next `connect`, behind one listener however many commands wait for it. */
+  private connected: Promise<void> | undefined
   constructor (private readonly client: Any) {
     super()
     rejectKeyPrefix(client._keyPrefix)
@@ -150,7 +152,11 @@ class NodeRedisCluster extends ClusterFace {
     const client = this.client
     if (client.isReady !== true) {
       if (client.isOpen !== true) throw new FST_SSE_STORE_UNAVAILABLE(what, 'the Redis client is closed or was never connected')
-      await withTimeout(new Promise<void>((resolve) => client.once('connect', resolve)), timeoutMs, what + ' (Redis not connected)')
+      this.connected ??= new Promise<void>((resolve) => client.once('connect', () => {
+        this.connected = undefined
+        resolve()
+      }))
+      await withTimeout(this.connected, timeoutMs, what + ' (Redis not connected)')
     }
     return withTimeout(client.sendCommand(firstKey(args), false, args), timeoutMs - (Date.now() - started), what)
   }

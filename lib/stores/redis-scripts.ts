@@ -302,7 +302,8 @@ export const probeScript = script(PROBE)
  * channel shares the stream's hash tag), so a publish stays one round trip.
  */
 function sharded (s: Script): Script {
-  const source = s.source.replaceAll("redis.call('PUBLISH'", "redis.call('SPUBLISH'")
+  // Every Pub/Sub command a script names, whether it runs it or checks a permission for it.
+  const source = s.source.replaceAll("'PUBLISH'", "'SPUBLISH'").replaceAll("'SUBSCRIBE'", "'SSUBSCRIBE'").replaceAll("'UNSUBSCRIBE'", "'SUNSUBSCRIBE'")
   if (source === s.source) throw new Error('a store script no longer publishes with PUBLISH')
   return script(source)
 }
