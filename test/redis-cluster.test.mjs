@@ -159,6 +159,35 @@ if (requireRedisServer(t0)) {
     })
   }
 
+  test('the start-up permission check asks for the sharded Pub/Sub commands on a cluster', async (t) => {
+    // ACL users are per node: the same user on every node, allowed everything but SPUBLISH.
+    await Promise.all(cluster.nodes.map((n) => n.command('ACL', 'SETUSER', 'no-spublish', 'on', '>pw', '~*', '&*', '+@all', '-spublish')))
+    // The user docs/redis.md gives for a cluster, plus what the clients need for discovery.
+    const documented = ['+evalsha', '+eval', '+time', '+info', '+hmget', '+hget', '+hset', '+hdel', '+del', '+xadd', '+xrange', '+pexpire', '+spublish', '+ssubscribe', '+sunsubscribe', '+cluster|slots']
+    await Promise.all(cluster.nodes.map((n) => n.command('ACL', 'SETUSER', 'sse-app', 'on', '>pw', 'resetkeys', '~sse:*', 'resetchannels', '&sse:*', 'nocommands', ...documented, '+cluster|shards', '+cluster|nodes', '+cluster|info', '+command', '+ping', '+hello', '+client')))
+    for (const kind of CLIENTS) {
+      const full = await connectCluster(kind, cluster)
+      t.teardown(() => full.close())
+      const ok = redisStore({ client: full.client, prefix: `c${++runs}:` })
+      t.teardown(() => ok.close())
+      await t.resolves(ok.ready(), `${kind}: every permission present`)
+      const app = await connectCluster(kind, cluster, kind === 'ioredis' ? { redisOptions: { username: 'sse-app', password: 'pw' } } : { defaults: { username: 'sse-app', password: 'pw' } })
+      t.teardown(() => app.close())
+      const exact = redisStore({ client: app.client })
+      t.teardown(() => exact.close())
+      await t.resolves(exact.ready(), `${kind}: the documented user has every permission the store needs`)
+      const extra = kind === 'ioredis' ? { redisOptions: { username: 'no-spublish', password: 'pw' } } : { defaults: { username: 'no-spublish', password: 'pw' } }
+      const limited = await connectCluster(kind, cluster, extra)
+      t.teardown(() => limited.close())
+      const store = redisStore({ client: limited.client, prefix: `c${++runs}:` })
+      t.teardown(() => store.close())
+      const err = await store.ready().then(() => undefined, (e) => e)
+      t.equal(err?.code, 'FST_SSE_STORE_NOPERM', `${kind}: a user without SPUBLISH is refused`)
+      t.match(err?.message, /SPUBLISH/, 'naming SPUBLISH')
+      t.notMatch(err?.message, /[^S]PUBLISH|SUBSCRIBE/, 'and nothing else')
+    }
+  })
+
   test('on a cluster, a prefix with a hash tag and a client keyPrefix are refused with coded errors', async (t) => {
     for (const kind of CLIENTS) {
       const plain = await connectCluster(kind, cluster)

@@ -25,8 +25,9 @@
  * an append that failed.
  *
  * For Redis Cluster: the append and read scripts declare every key they touch in KEYS, all of
- * one stream's slot; the channel carries the same hash tag, so a sharded PUBLISH (SPUBLISH)
- * would go to that slot's shard. The start-up check touches no key (it only asks the ACL).
+ * one stream's slot; the channel carries the same hash tag, so their sharded variants (below)
+ * publish with SPUBLISH to that slot's shard. The start-up check touches no key (it only asks
+ * the ACL), so it runs on any node.
  *
  * Offsets go through string.format('%d') because Lua prints large numbers in exponent form.
  */
@@ -310,3 +311,4 @@ function sharded (s: Script): Script {
 
 export const shardedAppendScript = sharded(appendScript)
 export const shardedReadScript = sharded(readScript)
+export const shardedProbeScript = sharded(probeScript)

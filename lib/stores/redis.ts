@@ -11,7 +11,7 @@ import { isPermissionError, isReplyError, withTimeout, wrapClient, type CommandC
 import { LiveQueue } from './live-queue.js'
 import { KeyTail, parseFrame } from './redis-live.js'
 import { wrapClusterClient } from './redis-cluster.js'
-import { appendScript, probeScript, readScript, shardedAppendScript, shardedReadScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
+import { appendScript, probeScript, readScript, shardedAppendScript, shardedProbeScript, shardedReadScript, streamKeys, type Script, type StreamKeys } from './redis-scripts.js'
 import type { AppendInput, AppendOptions, LiveSubscription, ReadOptions, ReadResult, ReplayStore, StoredEvent, StreamKey } from './types.js'
 
 // Recently delivered event data kept per subscribed stream, and for all of them together, to
@@ -104,9 +104,9 @@ export function redisStore (options: RedisStoreOptions): RedisReplayStore {
 }
 
 /** How the store's scripts publish: PUBLISH on one node, SPUBLISH (to the stream's shard only) on a cluster. */
-interface Publishing { append: Script, read: Script }
-const SINGLE: Publishing = { append: appendScript, read: readScript }
-const SHARDED: Publishing = { append: shardedAppendScript, read: shardedReadScript }
+interface Publishing { append: Script, read: Script, probe: Script }
+const SINGLE: Publishing = { append: appendScript, read: readScript, probe: probeScript }
+const SHARDED: Publishing = { append: shardedAppendScript, read: shardedReadScript, probe: shardedProbeScript }
 
 function resolve (o: RedisStoreOptions): Resolved {
   const prefix = o.prefix ?? 'sse:'
@@ -232,7 +232,7 @@ class RedisStore implements RedisReplayStore {
     await this.redis.send(['TIME'], this.o.readTimeoutMs, what).catch(refusal)
     // The key names as the server sees them (ioredis adds its prefix to declared keys only).
     const server = this.redis.addsKeyPrefix ? this.redis.keyPrefix : ''
-    const listed = await this.script(probeScript, [], [this.o.guard ? '1' : '0', keys.channel, server + keys.log, server + keys.meta], this.o.readTimeoutMs, what)
+    const listed = await this.script(this.scripts.probe, [], [this.o.guard ? '1' : '0', keys.channel, server + keys.log, server + keys.meta], this.o.readTimeoutMs, what)
       .catch(refusal)
     if (Array.isArray(listed)) for (const command of listed) missing.add(String(command))
     if (missing.size > 0) throw new FST_SSE_STORE_NOPERM(what, [...missing].join(', '))
