@@ -237,7 +237,7 @@ export function clusterDelta (before, after) {
  * (posting from alternating instances) and one client per stream per instance. Calls
  * `trigger(shard)` with the shard at `index` (by slot order) once every stream has events, and
  * stops once that shard's streams took ten more publishes. Returns what the clients and the
- * publisher saw.
+ * publishers saw, and the `window` from the trigger to the end.
  */
 export async function publishThrough (t, kind, cluster, lib, { prefix, index, perShard = 2 }, trigger) {
   const options = { prefix, appendTimeoutMs: 1000 }
@@ -253,31 +253,37 @@ export async function publishThrough (t, kind, cluster, lib, { prefix, index, pe
 
   const published = new Map(streams.map((s) => [s.name, []]))
   const failed = new Map(streams.map((s) => [s.name, 0]))
+  const afterwards = new Map(streams.map((s) => [s.name, 0]))
   const reasons = new Set()
-  let round = 0
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+  const state = { stop: false }
   let triggered = false
-  let afterwards = 0
-  // Each round publishes once to every stream, from alternating instances.
-  const publishing = (async () => {
-    while (afterwards < 10) {
-      const r = round++
-      await Promise.all(streams.map(async (s, i) => {
-        try {
-          const event = await instances[(r + i) % 2].stream.publish({ data: { r } }, { key: s.name })
-          published.get(s.name).push(event.id)
-          if (triggered && hit.includes(s) && i === streams.indexOf(hit[0])) afterwards++
-        } catch (err) {
-          failed.set(s.name, failed.get(s.name) + 1)
-          reasons.add(String(err.message))
-        }
-      }))
-      if (triggered && afterwards === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+  // Each stream has its own publisher, posting from alternating instances: a stream whose
+  // shard is failing over does not hold back the others.
+  const publishing = Promise.all(streams.map(async (s, i) => {
+    for (let r = 0; !state.stop; r++) {
+      try {
+        const event = await instances[(r + i) % 2].stream.publish({ data: { r } }, { key: s.name })
+        published.get(s.name).push(event.id)
+        if (triggered) afterwards.set(s.name, afterwards.get(s.name) + 1)
+      } catch (err) {
+        failed.set(s.name, failed.get(s.name) + 1)
+        reasons.add(String(err.message))
+      }
+      await pause(20)
     }
-  })()
-  await until(() => round >= 10, 'ten rounds published before the trigger')
+  }))
+  await until(() => streams.every((s) => published.get(s.name).length >= 10), 'ten events on every stream before the trigger')
+  const window = { from: Date.now() }
   await trigger(shard, { hit, streams })
   triggered = true
-  await publishing
+  try {
+    await until(() => hit.every((s) => afterwards.get(s.name) >= 10), 'ten more publishes on the triggered shard', 30_000)
+  } finally {
+    state.stop = true
+    await publishing
+  }
+  window.to = Date.now()
   const last = (s) => published.get(s.name).at(-1)
   try {
     await until(() => clients.every((c) => c.conn.decoder.lastEventId === last(c.stream)), 'every client reaches the last event of its stream', 20_000)
@@ -286,5 +292,5 @@ export async function publishThrough (t, kind, cluster, lib, { prefix, index, pe
     err.message += '\n' + JSON.stringify(behind.map((c) => ({ stream: c.stream.name, hit: hit.includes(c.stream), at: c.conn.decoder.lastEventId, last: last(c.stream), got: c.conn.received.slice(-3).map((e) => [e.type, e.lastEventId]) })), null, 1)
     throw err
   }
-  return { streams, hit, clients, published, failed, reasons, source }
+  return { streams, hit, clients, published, failed, reasons, source, window }
 }

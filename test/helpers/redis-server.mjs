@@ -261,9 +261,11 @@ export async function startInstance (t, kind, redisUrl, { file, env = {} } = {})
 /** An EventSource-like reader of `url`: records events (as the browser would dispatch them) and sends Last-Event-ID. */
 export function openEventStream (url, lastEventId) {
   const received = []
-  const decoder = new EventStreamDecoder({ onEvent: (event) => received.push(event) })
+  // When each event arrived, beside it.
+  const times = []
+  const decoder = new EventStreamDecoder({ onEvent: (event) => { received.push(event); times.push(Date.now()) } })
   const headers = lastEventId ? { 'last-event-id': lastEventId } : {}
-  const client = { received, decoder, status: undefined, ended: false, close: () => request.destroy() }
+  const client = { received, times, decoder, status: undefined, ended: false, close: () => request.destroy() }
   const request = http.get(url, { headers, agent: false }, (response) => {
     client.status = response.statusCode
     response.on('data', (chunk) => decoder.push(chunk))
