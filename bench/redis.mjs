@@ -183,6 +183,15 @@ async function clusterComparison (values) {
       console.log(`${kind}: ${concurrency} in flight over ${streams.length} streams (${appends}): one node ${Math.round(oneRate)} publishes/s, ` +
         `cluster ${Math.round(rate)} publishes/s (${(rate / oneRate).toFixed(2)}x)`)
       for (const line of perNode) console.log(`  ${line}`)
+      // Every command the cluster ran, per publish (script-internal calls included).
+      const sums = {}
+      for (const port of Object.keys(after)) {
+        for (const [name, calls] of Object.entries(after[port])) {
+          const d = calls - (before[port]?.[name] ?? 0) - (name === 'info' ? 1 : 0)
+          if (d > 0) sums[name] = (sums[name] ?? 0) + d
+        }
+      }
+      console.log(`  per publish, all nodes: ${Object.entries(sums).map(([k, v]) => `${k} ${(v / total).toFixed(2)}`).join(', ')}`)
     }
     if (!values['skip-fanout']) {
       const n = Number(values.subscribers)
