@@ -57,7 +57,7 @@ function isNodeRedis (client: Any): boolean {
 export function wrapClient (client: unknown): CommandConnection {
   if (isIoredis(client)) return new Ioredis(client)
   if (isNodeRedis(client)) return new NodeRedis(client)
-  throw new FST_SSE_INVALID_STORE_OPTION('redisStore', 'client must be an ioredis client or a connected node-redis client (`redis` package)')
+  throw new FST_SSE_INVALID_STORE_OPTION('redisStore', 'client must be an ioredis client or Cluster, or a connected node-redis client or cluster (`redis` package)')
 }
 
 function keyPrefixOf (client: Any): string {

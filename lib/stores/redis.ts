@@ -32,7 +32,7 @@ export interface RedisReplayStore extends ReplayStore {
 }
 
 export interface RedisStoreOptions {
-  /** An ioredis 6 client (e.g. `fastify.redis` from @fastify/redis) or a connected node-redis 6 client. The application owns it and closes it. */
+  /** An ioredis 6 client or `Cluster` (e.g. `fastify.redis` from @fastify/redis), or a connected node-redis 6 client or `createCluster()` client. The application owns it and closes it. */
   client: unknown
   /** Prefix of every key and channel, after the client's own `keyPrefix` (which the store also puts on its channels). Default `sse:`. */
   prefix?: string
