@@ -11,6 +11,7 @@
  * Each channel is subscribed with its own SSUBSCRIBE: one command naming channels of several
  * slots is refused with CROSSSLOT.
  */
+import { FST_SSE_STORE_UNAVAILABLE } from '../errors.js'
 import { keySlot, SLOTS } from './redis-slot.js'
 import type { SubscriberConnection } from './redis-client.js'
 
@@ -167,7 +168,7 @@ export class ShardedSubscriber implements SubscriberConnection {
   /** The connection to the slot's owner, opened on first use. */
   private shardFor (channel: string): Shard {
     const address = this.owners[keySlot(channel)]
-    if (address === undefined) throw new Error(`no primary serves the slot of ${channel}`)
+    if (address === undefined) throw new FST_SSE_STORE_UNAVAILABLE('subscribe', `no primary serves the slot of ${channel}`)
     let shard = this.shards.get(address)
     if (shard !== undefined) return shard
     const [host, port] = splitAddress(address)
