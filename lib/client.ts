@@ -119,3 +119,171 @@ export function createSseClient<Events, Provider = unknown> (url: string | URL, 
     }
   }
 }
+
+/** The reset notice a topic gets when its position cannot be served (`<topic>.reset`). */
+export interface TopicResetNotice {
+  reason: 'malformed' | 'epoch' | 'trimmed' | 'ahead' | 'limit' | 'lost'
+  /** The topic's position the client held (`<epoch>:<offset>`), or null when it held none usable. */
+  lastEventId: string | null
+  /** The topic's new position: live events continue after it. */
+  head: string
+}
+
+export interface TopicsClientOptions<Name extends string = string> extends SseClientOptions {
+  /** The topics to subscribe to, sent as the `topics` query parameter. */
+  topics: readonly Name[]
+  /** Query parameter of the topic list. Default `topics`. */
+  topicsParam?: string
+  /** Query parameter that carries the cursor when the set changes (the plugin's `lastEventIdQuery`). Default `lastEventId`. */
+  lastEventIdParam?: string
+  /** The reset notice's event name, as the streams declare it. Default `reset`. */
+  resetEvent?: string
+}
+
+/** A message of a many-topic stream: which topic and event it is. */
+export interface TopicMessageLike extends MessageEventLike {
+  readonly topic: string
+  readonly event: string
+}
+
+export interface TopicsClient<Topics, Provider = unknown> {
+  /** Calls `listener` with the parsed data of each `event` of `topic`. Returns a function that removes it. */
+  on: <Topic extends keyof Topics & string, Name extends keyof Topics[Topic] & string>(
+    topic: Topic,
+    event: Name,
+    listener: (data: ClientEventData<Topics[Topic], Provider>[Name], message: TopicMessageLike) => void
+  ) => () => void
+  /** Calls `listener` with each reset notice of `topic`: its state must be fetched again. */
+  onReset: <Topic extends keyof Topics & string>(topic: Topic, listener: (notice: TopicResetNotice, message: TopicMessageLike) => void) => () => void
+  /** Connection failures, unparsable data and the server's `error` events. */
+  onError: (listener: (error: SseClientError) => void) => () => void
+  /**
+   * Changes the set: reconnects with `topics`, passing the cursor of the last event received,
+   * so the topics still asked for keep their positions, new ones start at their head, and
+   * the others are forgotten. Listeners stay registered.
+   */
+  setTopics: (topics: ReadonlyArray<keyof Topics & string>) => void
+  /** The topics asked for now. */
+  readonly topics: ReadonlyArray<keyof Topics & string>
+  /** The cursor of the last event received ('' before the first). */
+  readonly lastEventId: string
+  close: () => void
+  /** The EventSource of the current set (a new one after setTopics). */
+  readonly source: EventSourceLike
+}
+
+/**
+ * One EventSource carrying several topics (`reply.sse.subscribeTopics()` on the server),
+ * with listeners typed per topic by each topic's event map:
+ *
+ *     import type { dashboardEvents, bellEvents } from './server/events'
+ *     const client = createTopicsClient<{ dashboard: typeof dashboardEvents, bell: typeof bellEvents }>(
+ *       '/events', { topics: ['dashboard', 'bell'] })
+ *     client.on('bell', 'notification', (data) => bell.add(data.text))
+ */
+export function createTopicsClient<Topics, Provider = unknown> (
+  url: string | URL, options: TopicsClientOptions<keyof Topics & string>
+): TopicsClient<Topics, Provider> {
+  const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource
+  if (typeof EventSourceImpl !== 'function') {
+    throw Object.assign(new TypeError('createTopicsClient: no EventSource in this environment; pass one as options.EventSource'), { code: 'FST_SSE_NO_EVENTSOURCE' })
+  }
+  const parse = options.parse ?? ((text: string) => JSON.parse(text) as unknown)
+  const topicsParam = options.topicsParam ?? 'topics'
+  const cursorParam = options.lastEventIdParam ?? 'lastEventId'
+  const resetEvent = options.resetEvent ?? 'reset'
+  const init = options.withCredentials === true ? { withCredentials: true } : undefined
+  // Event type (`<topic>.<event>`) → its listeners; one EventSource listener per type.
+  const listeners = new Map<string, Set<(message: TopicMessageLike) => void>>()
+  const errorListeners = new Set<(error: SseClientError) => void>()
+  let topics: ReadonlyArray<keyof Topics & string> = [...options.topics]
+  let lastEventId = ''
+  let closed = false
+
+  const report = (error: SseClientError): void => {
+    for (const listener of errorListeners) listener(error)
+  }
+  const dispatch = (raw: Partial<MessageEventLike>): void => {
+    if (typeof raw.data !== 'string' || typeof raw.type !== 'string') return
+    const message = raw as MessageEventLike
+    lastEventId = message.lastEventId
+    const dot = message.type.indexOf('.')
+    const tagged = Object.assign(Object.create(null) as object, {
+      type: message.type, data: message.data, lastEventId: message.lastEventId,
+      topic: message.type.slice(0, dot), event: message.type.slice(dot + 1)
+    }) as TopicMessageLike
+    for (const listener of listeners.get(message.type) ?? []) listener(tagged)
+  }
+  const onServerError = (event: Partial<MessageEventLike>): void => {
+    if (typeof event.data !== 'string') return report({ type: 'connection', event })
+    try {
+      report({ type: 'server', data: parse(event.data, 'error') })
+    } catch (error) {
+      report({ type: 'parse', event: 'error', data: event.data, error })
+    }
+  }
+  const connect = (): EventSourceLike => {
+    const base = (globalThis as { location?: { href: string } }).location?.href
+    const target = new URL(String(url), base)
+    target.searchParams.set(topicsParam, topics.join(','))
+    // A cursor in the URL as given (e.g. a position taken with a snapshot) holds until an event brings a newer one.
+    if (lastEventId !== '') target.searchParams.set(cursorParam, lastEventId)
+    const es = new EventSourceImpl(target.href, init)
+    es.addEventListener('error', onServerError)
+    for (const type of listeners.keys()) es.addEventListener(type, dispatch)
+    return es
+  }
+  let source = connect()
+
+  const listen = (type: string, listener: (message: TopicMessageLike) => void): () => void => {
+    let set = listeners.get(type)
+    if (set === undefined) {
+      listeners.set(type, (set = new Set()))
+      source.addEventListener(type, dispatch)
+    }
+    // One wrapper per registration, so the same function registered twice is removed once per call.
+    const entry = (message: TopicMessageLike): void => listener(message)
+    set.add(entry)
+    return () => { set.delete(entry) }
+  }
+  const decoded = (message: TopicMessageLike): { ok: true, value: unknown } | { ok: false } => {
+    try {
+      return { ok: true, value: parse(message.data, message.type) }
+    } catch (error) {
+      report({ type: 'parse', event: message.type, data: message.data, error })
+      return { ok: false }
+    }
+  }
+
+  return {
+    get source () { return source },
+    get topics () { return topics },
+    get lastEventId () { return lastEventId },
+    on (topic, event, listener) {
+      return listen(`${topic}.${event}`, (message) => {
+        const result = decoded(message)
+        if (result.ok) listener(result.value as never, message)
+      })
+    },
+    onReset (topic, listener) {
+      return listen(`${topic}.${resetEvent}`, (message) => {
+        const result = decoded(message)
+        if (result.ok) listener(result.value as TopicResetNotice, message)
+      })
+    },
+    onError (listener) {
+      errorListeners.add(listener)
+      return () => { errorListeners.delete(listener) }
+    },
+    setTopics (next) {
+      if (closed) return
+      topics = [...next]
+      source.close()
+      source = connect()
+    },
+    close () {
+      closed = true
+      source.close()
+    }
+  }
+}
