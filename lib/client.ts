@@ -209,8 +209,11 @@ export function createTopicsClient<Topics, Provider = unknown> (
     lastEventId = message.lastEventId
     const dot = message.type.indexOf('.')
     const tagged = Object.assign(Object.create(null) as object, {
-      type: message.type, data: message.data, lastEventId: message.lastEventId,
-      topic: message.type.slice(0, dot), event: message.type.slice(dot + 1)
+      type: message.type,
+      data: message.data,
+      lastEventId: message.lastEventId,
+      topic: message.type.slice(0, dot),
+      event: message.type.slice(dot + 1)
     }) as TopicMessageLike
     for (const listener of listeners.get(message.type) ?? []) listener(tagged)
   }

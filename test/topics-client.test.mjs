@@ -31,7 +31,7 @@ test('handlers per topic; setTopics keeps the positions of the topics still aske
   await publish('bell', 'ann')
   await until(() => got.length === 5, 'the rest').catch((err) => { t.comment(got); throw err })
   t.same(got, ['dashboard/e:1', 'bell/e:2', 'bell/e:3', 'chat/e:5', 'bell/e:7'])
-  t.ok(new URL(client.source.url ?? `http://x/?topics=bell,chat`).searchParams.get('topics') === 'bell,chat')
+  t.ok(new URL(client.source.url ?? 'http://x/?topics=bell,chat').searchParams.get('topics') === 'bell,chat')
 })
 
 test('reset notices per topic, and parse errors reported', async (t) => {
