@@ -73,8 +73,7 @@ export interface SseClient<Events, Provider = unknown> {
 export function createSseClient<Events, Provider = unknown> (url: string | URL, options: SseClientOptions = {}): SseClient<Events, Provider> {
   const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource
   if (typeof EventSourceImpl !== 'function') {
-    // A plain TypeError with the code: the browser side loads no server code, @fastify/error included.
-    throw Object.assign(new TypeError('createSseClient: no EventSource in this environment; pass one as options.EventSource'), { code: 'FST_SSE_NO_EVENTSOURCE' })
+    throw noEventSource('createSseClient')
   }
   const parse = options.parse ?? ((text: string) => JSON.parse(text) as unknown)
   const source = new EventSourceImpl(url, options.withCredentials === true ? { withCredentials: true } : undefined)
@@ -186,7 +185,7 @@ export function createTopicsClient<Topics, Provider = unknown> (
 ): TopicsClient<Topics, Provider> {
   const EventSourceImpl = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource
   if (typeof EventSourceImpl !== 'function') {
-    throw Object.assign(new TypeError('createTopicsClient: no EventSource in this environment; pass one as options.EventSource'), { code: 'FST_SSE_NO_EVENTSOURCE' })
+    throw noEventSource('createTopicsClient')
   }
   const parse = options.parse ?? ((text: string) => JSON.parse(text) as unknown)
   const topicsParam = options.topicsParam ?? 'topics'
@@ -289,4 +288,9 @@ export function createTopicsClient<Topics, Provider = unknown> (
       source.close()
     }
   }
+}
+
+// A plain TypeError with the code: the browser side loads no server code, @fastify/error included.
+function noEventSource (caller: string): TypeError {
+  return Object.assign(new TypeError(`${caller}: no EventSource in this environment; pass one as options.EventSource`), { code: 'FST_SSE_NO_EVENTSOURCE' })
 }
