@@ -222,6 +222,23 @@ test('authorization per topic, before any byte: 403 and 404 as JSON, 400 for an 
   ok.stream().destroy()
 })
 
+test('authorize runs before the key is derived: a keyed topic may assume a signed-in user', async (t) => {
+  const { app } = await topicsApp(t, {
+    routes: (app) => {
+      const mine = app.sse.stream('mine', {
+        key: (request) => {
+          if (request.query.user === undefined) throw new Error('no user: authorize must run first')
+          return request.query.user
+        }
+      })
+      app.get('/mine', (request, reply) => reply.sse.subscribeTopics({ mine: { stream: mine, authorize: (request) => request.query.user !== undefined } }))
+    }
+  })
+  const refused = await app.inject({ url: '/mine', headers: { accept: 'text/event-stream' } })
+  t.equal(refused.statusCode, 403)
+  t.equal(refused.json().code, 'FST_SSE_TOPIC_FORBIDDEN')
+})
+
 test('mistakes in the topic map are 500s before any byte, with a coded error', async (t) => {
   let maps
   const { app } = await topicsApp(t, {

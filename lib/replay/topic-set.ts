@@ -85,6 +85,8 @@ export async function planTopics (
   verdicts.forEach((allowed, i) => {
     if (allowed !== true) throw new FST_SSE_TOPIC_FORBIDDEN(JSON.stringify((planned[i] as Planned).name))
   })
+  // Keys only once authorized: a keyed stream's key function may assume what authorize checked (a signed-in user).
+  for (const p of planned) p.key = p.topic.keyFor(request)
   return planned
 }
 
@@ -143,7 +145,7 @@ function planOne (request: FastifyRequest, name: string, entry: TopicEntry, reso
   } else {
     topic = resolve(entry as SseChannel)
   }
-  return { name, topic, key: topic.keyFor(request), options, from, authorize }
+  return { name, topic, key: '', options, from, authorize }
 }
 
 /** How a topic is positioned when the stream starts. */
