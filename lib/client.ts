@@ -143,6 +143,11 @@ export interface TopicsClientOptions<Name extends string = string> extends SseCl
 export interface TopicMessageLike extends MessageEventLike {
   readonly topic: string
   readonly event: string
+  /**
+   * This topic's own position after the message (`<epoch>:<offset>`, as its stream's ids and
+   * `head()` read), from its entry of the cursor; '' if the cursor has none.
+   */
+  readonly position: string
 }
 
 export interface TopicsClient<Topics, Provider = unknown> {
@@ -207,12 +212,14 @@ export function createTopicsClient<Topics, Provider = unknown> (
     const message = raw as MessageEventLike
     lastEventId = message.lastEventId
     const dot = message.type.indexOf('.')
+    const topic = message.type.slice(0, dot)
     const tagged = Object.assign(Object.create(null) as object, {
       type: message.type,
       data: message.data,
       lastEventId: message.lastEventId,
-      topic: message.type.slice(0, dot),
-      event: message.type.slice(dot + 1)
+      topic,
+      event: message.type.slice(dot + 1),
+      position: positionIn(message.lastEventId, topics.indexOf(topic as keyof Topics & string))
     }) as TopicMessageLike
     for (const listener of listeners.get(message.type) ?? []) listener(tagged)
   }
@@ -293,4 +300,12 @@ export function createTopicsClient<Topics, Provider = unknown> (
 // A plain TypeError with the code: the browser side loads no server code, @fastify/error included.
 function noEventSource (caller: string): TypeError {
   return Object.assign(new TypeError(`${caller}: no EventSource in this environment; pass one as options.EventSource`), { code: 'FST_SSE_NO_EVENTSOURCE' })
+}
+
+/** A topic's `<epoch>:<offset>` from its entry of a cursor: the server lists topics in the order they were asked for. */
+function positionIn (cursor: string, index: number): string {
+  const entry = index === -1 ? undefined : cursor.split(',')[index]
+  const dot = entry === undefined ? -1 : entry.lastIndexOf('.')
+  if (entry === undefined || dot < 12) return ''
+  return entry.slice(6, dot) + ':' + String(parseInt(entry.slice(dot + 1), 36))
 }
