@@ -25,7 +25,7 @@ export async function pageStream (topics, query = '') {
 function mountBell (client, user) {
   const count = el('span', { class: 'count' }, '0')
   const list = el('ul', { class: 'bell-list notes', hidden: true }, el('li', { class: 'muted' }, 'No notifications yet.'))
-  const button = el('button', { class: 'bell secondary', id: 'bell', type: 'button', title: `${user}'s notifications`, 'data-count': '0' }, '🔔 ', count)
+  const button = el('button', { class: 'bell secondary', id: 'bell', type: 'button', title: `${user}'s notifications`, 'data-count': '0' }, 'Notifications ', count)
   button.addEventListener('click', () => { list.hidden = !list.hidden })
   const header = document.querySelector('header')
   header.insertBefore(el('span', { class: 'bell-wrap' }, button, list), document.getElementById('instance'))
