@@ -13,14 +13,18 @@ test('handlers per topic; setTopics keeps the positions of the topics still aske
   const client = createTopicsClient(`http://127.0.0.1:${port}/events?user=ann`, { EventSource, topics: ['dashboard', 'bell'] })
   t.teardown(() => client.close())
   const got = []
+  const positions = []
   for (const topic of ['dashboard', 'bell', 'chat']) {
-    client.on(topic, 'e', (data, message) => got.push(`${message.topic}/${message.event}:${data.n}`))
+    client.on(topic, 'e', (data, message) => {
+      got.push(`${message.topic}/${message.event}:${data.n}`)
+      positions.push(message.position)
+    })
   }
   await until(() => app.sse.metrics().subscribers === 2, 'live')
-  await publish('dashboard')
-  await publish('bell', 'ann')
+  const stored = [await publish('dashboard'), await publish('bell', 'ann')]
   await until(() => got.length === 2, 'two events')
   t.same(got, ['dashboard/e:1', 'bell/e:2'])
+  t.same(positions, stored.map((e) => e.id), 'each message gives its topic\'s own position, as the stream\'s ids read')
   t.same(client.topics, ['dashboard', 'bell'])
   await publish('bell', 'ann') // n 3, maybe received before the switch, never twice
   await publish('chat') // n 4, before chat is asked for: never received
