@@ -9,5 +9,10 @@ export default [
     // Code that runs in the browser: the example app's pages and the README's client snippet.
     files: ['example-app/public/**/*.js', 'test/readme/replay-client.mjs'],
     languageOptions: { globals: { EventSource: 'readonly', location: 'readonly' } }
+  },
+  {
+    // docs/topics.md's plain page snippet: the page's own functions are the test's to supply.
+    files: ['test/readme/topics-page.js'],
+    languageOptions: { globals: { EventSource: 'readonly', showStats: 'readonly', ring: 'readonly', reloadBell: 'readonly' } }
   }
 ]
