@@ -351,3 +351,33 @@ test('order within each topic holds with bursts on every topic at once', async (
     t.equal(got.length, 20)
   }
 })
+
+test('connections that share a topic but not the rest of their set each get their own cursor', async (t) => {
+  const { app, publish } = await topicsApp(t)
+  const port = await listen(app)
+  const sets = ['dashboard,bell', 'dashboard,chat', 'bell,dashboard', 'dashboard,bell', 'dashboard']
+  const clients = []
+  for (const set of sets) clients.push(await sseClient(port, `/events?topics=${set}&user=${set === 'dashboard,bell' && clients.length > 0 ? 'bob' : 'ann'}`))
+  t.teardown(() => clients.forEach((c) => c.close()))
+  await until(() => app.sse.metrics().subscribers === 9, 'every client live')
+  await publish('bell', 'ann')
+  await publish('chat')
+  const stored = await publish('dashboard')
+  await Promise.all(clients.map((c) => c.until((c) => c.events.some((e) => e.type === 'dashboard.e'))))
+  const heads = {
+    dashboard: await app.sse.store.head('dashboard'),
+    'bell:ann': await app.sse.store.head('bell:ann'),
+    'bell:bob': await app.sse.store.head('bell:bob'),
+    chat: await app.sse.store.head('chat')
+  }
+  t.equal(heads.dashboard, stored.id)
+  for (const [i, c] of clients.entries()) {
+    const names = sets[i].split(',')
+    const user = sets[i] === 'dashboard,bell' && i > 0 ? 'bob' : 'ann'
+    const cursor = c.events.find((e) => e.type === 'dashboard.e').lastEventId
+    const entries = cursor.split(',')
+    t.equal(entries.length, names.length, `${sets[i]}: one entry per topic`)
+    const positions = entries.map((e) => `${e.slice(6, e.indexOf('.'))}:${parseInt(e.slice(e.indexOf('.') + 1), 36)}`)
+    t.same(positions, names.map((n) => heads[n === 'bell' ? `bell:${user}` : n]), `${sets[i]} (${user}): each entry at its own topic's head, in the order asked`)
+  }
+})

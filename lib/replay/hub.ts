@@ -91,6 +91,11 @@ export class Feed {
   private currentView: EventView | null = null
   private currentLabel: string | null = null
   private currentLabelled = ''
+  /**
+   * What the listeners of a many-topic stream derive from the current event and share (the
+   * frame with its cursor, for every connection whose cursor is the same); cleared with each event.
+   */
+  shared: object | null = null
   private epoch = ''
 
   constructor (private readonly host: FeedHost, readonly key: StreamKey, readonly topic: Topic) {
@@ -156,9 +161,11 @@ export class Feed {
     this.currentIdOnly = null
     this.currentView = null
     this.currentLabel = null
+    this.shared = null
     const epoch = epochOf(event.id)
     for (const listener of this.listeners) listener.onLive(item, epoch, chunk)
     this.current = null
+    this.shared = null
   }
 
   /** The feed's copy of an epoch string, so listeners share one. */

@@ -148,6 +148,18 @@ function planOne (request: FastifyRequest, name: string, entry: TopicEntry, reso
   return { name, topic, key: '', options, from, authorize }
 }
 
+/** A live event's frame as the connections of one topic and key share it (see TopicMember.frameOf). */
+interface SharedFrame {
+  tag: string
+  label: string
+  epoch: string
+  /** This topic's entry at the event. */
+  entry: string
+  /** The entries of the cursor the frame carries, in order. */
+  entries: string[]
+  frame: string
+}
+
 /** How a topic is positioned when the stream starts. */
 export type Start =
   | { kind: 'resume', position: string, reported: string }
@@ -332,16 +344,21 @@ export class TopicMember extends Subscriber {
 
   /** This topic's part of the cursor. */
   entry (): string {
-    if (this.epoch !== this.prefixEpoch) {
-      this.prefixEpoch = this.epoch
-      this.prefix = entryPrefix(this.tag, this.epoch)
-      this.entryOffset = -1
-    }
+    if (this.epoch !== this.prefixEpoch) this.prefixFor(this.epoch)
     if (this.lastSent !== this.entryOffset) {
       this.entryOffset = this.lastSent
       this.entryText = entryOf(this.prefix, this.lastSent)
     }
     return this.entryText
+  }
+
+  private prefixFor (epoch: string): string {
+    if (epoch !== this.prefixEpoch) {
+      this.prefixEpoch = epoch
+      this.prefix = entryPrefix(this.tag, epoch)
+      this.entryOffset = -1
+    }
+    return this.prefix
   }
 
   protected override inTurn (replay: () => Promise<void>): Promise<void> {
@@ -356,9 +373,29 @@ export class TopicMember extends Subscriber {
     this.set.release(bytes)
   }
 
-  protected override frameOf (event: StoredEvent): string {
-    const head = this.feed === null ? labelledFrame(event, this.label) : this.feed.labelled(event, this.label)
-    return head + 'id: ' + this.set.cursor() + '\n\n'
+  protected override frameOf (event: StoredEvent, chunk: string | undefined): string {
+    const feed = this.feed
+    // Replayed, or a live event written after waiting: framed for this connection alone.
+    if (chunk === undefined || feed === null) return labelledFrame(event, this.label) + 'id: ' + this.set.cursor() + '\n\n'
+    // Live, in order, in this topic's epoch: every connection of this topic and key writes the
+    // same entry for it, and those whose other topics stand where this one's did write the
+    // same frame. In a fan-out that is most of them: one frame, made once, as on one stream.
+    let shared = feed.shared as SharedFrame | null
+    if (shared === null || shared.tag !== this.tag || shared.label !== this.label || shared.epoch !== this.epoch) {
+      shared = { tag: this.tag, label: this.label, epoch: this.epoch, entry: entryOf(this.prefixFor(this.epoch), event.offset), entries: [], frame: '' }
+      feed.shared = shared
+    }
+    this.entryOffset = event.offset
+    this.entryText = shared.entry
+    const { members } = this.set
+    const entries = shared.entries
+    let same = entries.length === members.length
+    for (let i = 0; same && i < members.length; i++) same = (members[i] as TopicMember).entry() === entries[i]
+    if (same) return shared.frame
+    const cursor = this.set.cursor()
+    shared.entries = members.map((m) => m.entry())
+    shared.frame = feed.labelled(event, this.label) + 'id: ' + cursor + '\n\n'
+    return shared.frame
   }
 
   protected override idOnlyOf (): string {
