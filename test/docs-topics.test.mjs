@@ -11,6 +11,7 @@ import { EventSource } from 'undici'
 import sse from 'fastify-typed-sse'
 import topics from './readme/topics-server.mjs'
 import { bodyOf, rawGet } from './helpers/app.mjs'
+import { codeBlocks } from './helpers/readme.mjs'
 import { until } from './helpers/wait.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -19,7 +20,7 @@ const guide = readFileSync(join(root, 'docs/topics.md'), 'utf8')
 const block = (name) => readFileSync(join(dir, name), 'utf8')
 
 test('every code block of docs/topics.md is a file under test/readme/', async (t) => {
-  const blocks = [...guide.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1])
+  const blocks = codeBlocks(guide).map((b) => b.body)
   const files = readdirSync(dir).filter((f) => f.startsWith('topics-')).map(block)
   t.ok(blocks.length >= 5)
   for (const text of blocks.filter((b) => !b.startsWith('cursor :='))) t.ok(files.includes(text), `block found verbatim: ${text.split('\n')[0]}`)
