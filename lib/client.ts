@@ -1,7 +1,12 @@
 import type { StaticOf } from './typed/event-types.js'
+import { canShare, sharedEventSource } from './client-share.js'
+import type { ShareOptions, ShareRole } from './client-share.js'
 
-// The browser side: typed listeners over EventSource. Type imports only, so this file
-// compiles to code that loads nothing (no server code, no TypeBox).
+export type { ShareOptions, ShareRole } from './client-share.js'
+
+// The browser side: typed listeners over EventSource. Type imports only, besides the sibling
+// module that shares one connection across tabs, so this file compiles to code that loads no
+// server code and no TypeBox.
 
 /** What a listener receives besides the parsed data. */
 export interface MessageEventLike {
@@ -48,6 +53,14 @@ export interface SseClientOptions {
   withCredentials?: boolean
   /** Turns an event's data text into the listener's value. Default `JSON.parse`. */
   parse?: (text: string, event: string) => unknown
+  /**
+   * Share one connection among every tab of this origin that opens the same URL with `share`
+   * (the last-event-id query parameter aside): one tab holds it and passes each event on, and
+   * another takes over, from the last event seen, when that tab closes, crashes or is frozen.
+   * Needs Web Locks and BroadcastChannel (a secure context); without them each tab has its own
+   * connection, as with `false`. Only for streams that resume by event id. Default `false`.
+   */
+  share?: boolean | ShareOptions
 }
 
 export interface SseClient<Events, Provider = unknown> {
@@ -60,7 +73,10 @@ export interface SseClient<Events, Provider = unknown> {
   onError: (listener: (error: SseClientError) => void) => () => void
   /** Closes the connection for good (EventSource would otherwise reconnect after the stream ends). */
   close: () => void
+  /** The EventSource, or with `share` one shaped like it whose state is the shared connection's. */
   readonly source: EventSourceLike
+  /** `leader`: this tab holds the shared connection; `follower`: another tab does; `off`: a connection of its own. */
+  readonly sharing: ShareRole
 }
 
 /**
@@ -76,7 +92,12 @@ export function createSseClient<Events, Provider = unknown> (url: string | URL, 
     throw noEventSource('createSseClient')
   }
   const parse = options.parse ?? ((text: string) => JSON.parse(text) as unknown)
-  const source = new EventSourceImpl(url, options.withCredentials === true ? { withCredentials: true } : undefined)
+  const init = options.withCredentials === true ? { withCredentials: true } : undefined
+  const share = options.share === true ? {} : options.share
+  const shared = typeof share === 'object' && share !== null && canShare()
+    ? sharedEventSource(url, (href) => new EventSourceImpl(href, init), { ...share, withCredentials: init !== undefined })
+    : null
+  const source: EventSourceLike = shared ?? new EventSourceImpl(url, init)
   const errorListeners = new Set<(error: SseClientError) => void>()
 
   const report = (error: SseClientError): void => {
@@ -100,6 +121,9 @@ export function createSseClient<Events, Provider = unknown> (url: string | URL, 
 
   return {
     source,
+    get sharing () {
+      return shared === null ? 'off' : shared.role
+    },
     on (event, listener) {
       const handler = (message: Partial<MessageEventLike>): void => {
         if (typeof message.data !== 'string') return // EventSource's own error event

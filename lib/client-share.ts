@@ -1,0 +1,418 @@
+// One event stream per browser instead of one per tab: every tab of an origin that opens the
+// same URL with `share` joins one group; one tab of the group (the leader) holds the real
+// EventSource and passes each event to the others over a BroadcastChannel. Browser code with
+// no imports at all, so the client stays one plain file a page can load without a build step.
+//
+// Why Web Locks + BroadcastChannel (and not a SharedWorker): the browser itself releases a
+// tab's lock when the tab closes, crashes or navigates away, so the next tab in the lock's
+// queue is granted it at once, with no timeout to guess; both APIs exist in every current
+// browser, need no second script file, and keep the EventSource in a page, where it already
+// works today. Hand-over resumes through the stream's own Last-Event-ID (the new leader's last
+// position, in the query), and every tab drops an event whose id it has already seen, so no
+// tab loses or repeats an event across the seam.
+
+/** The parts of `EventSource` this module drives; the same shape as the client's `EventSourceLike`. */
+interface Source {
+  readonly readyState: number
+  addEventListener: (type: string, listener: (event: any) => void) => void
+  removeEventListener: (type: string, listener: (event: any) => void) => void
+  close: () => void
+}
+
+/** The parts of `navigator.locks` and `BroadcastChannel` used here: the package compiles without the DOM's types. */
+interface LockManagerLike {
+  request: (name: string, options: { signal?: AbortSignal, steal?: boolean }, callback: () => unknown) => Promise<unknown>
+}
+interface ChannelLike {
+  onmessage: ((event: { data: unknown }) => void) | null
+  postMessage: (message: unknown) => void
+  close: () => void
+}
+type ChannelConstructor = new (name: string) => ChannelLike
+interface EventTargetLike {
+  addEventListener: (type: string, listener: (event: any) => void) => void
+  removeEventListener: (type: string, listener: (event: any) => void) => void
+}
+
+/** What a tab is in its group: holding the connection, fed by the holder, or on its own connection. */
+export type ShareRole = 'leader' | 'follower' | 'off'
+
+export interface ShareOptions {
+  /**
+   * How often the leader says it is alive, in ms (default 1000). A follower that hears nothing
+   * from the leader for twice this asks it; with no answer within this period more, it takes the
+   * connection over (a leader whose page is frozen or hung keeps its lock).
+   */
+  heartbeatMs?: number
+  /** The query parameter the server reads as the last event id (the plugin's `lastEventIdQuery`). Default `lastEventId`. */
+  lastEventIdQuery?: string
+}
+
+export interface SharedSource extends Source {
+  readonly role: ShareRole
+}
+
+/** One event as the leader passes it on. `own`: the event carried its own `id:` (so it can be recognized again). */
+interface Relay {
+  type: string
+  data: string
+  lastEventId: string
+  own: boolean
+}
+
+/** The messages of a group; `from` is the sending member. */
+type Note =
+  | { k: 'hello', from: string, at: string }
+  | { k: 'wants', from: string, types: string[] }
+  | { k: 'bye', from: string }
+  | { k: 'lead', from: string }
+  | { k: 'beat', from: string, state: number, position: string }
+  | { k: 'ping', from: string }
+  | { k: 'event', from: string, event: Relay }
+  | { k: 'state', from: string, state: number }
+  | { k: 'welcome', from: string, to: string, state: number, position: string, events: Relay[] | null }
+
+const CONNECTING = 0
+const OPEN = 1
+const CLOSED = 2
+// Versioned: a tab running another version of the protocol never joins this group.
+const PREFIX = 'fastify-typed-sse/share/1 '
+// Ids remembered to drop repeats across a hand-over, and events kept to bring a joining tab up
+// to the position it starts from: the seam and a page's start are both a few events wide.
+const SEEN = 1024
+const RING = 256
+
+/** Whether this page has what sharing needs (Web Locks only exist in a secure context). */
+export function canShare (): boolean {
+  const scope = globalThis as { navigator?: { locks?: Partial<LockManagerLike> }, BroadcastChannel?: unknown }
+  return typeof scope.navigator?.locks?.request === 'function' && typeof scope.BroadcastChannel === 'function'
+}
+
+/**
+ * An EventSource-shaped object for `url` shared with every other tab of the origin that opens the
+ * same URL (the `lastEventIdQuery` parameter aside) with the same credentials mode. `open`
+ * creates the real EventSource when this tab leads. Call only where `canShare()` is true.
+ */
+export function sharedEventSource (
+  url: string | URL,
+  open: (url: string) => Source,
+  { withCredentials = false, heartbeatMs = 1000, lastEventIdQuery = 'lastEventId' }: ShareOptions & { withCredentials?: boolean } = {}
+): SharedSource {
+  const scope = globalThis as unknown as {
+    navigator: { locks: LockManagerLike }
+    BroadcastChannel: ChannelConstructor
+    location?: { href: string }
+    crypto?: { randomUUID?: () => string }
+    document?: EventTargetLike
+    addEventListener?: EventTargetLike['addEventListener']
+    removeEventListener?: EventTargetLike['removeEventListener']
+  }
+  const locks = scope.navigator.locks
+  const target = new URL(String(url), scope.location?.href)
+  // Where this tab asked to start: the group's connection must bring it there, or it goes alone.
+  const start = target.searchParams.get(lastEventIdQuery) ?? ''
+  target.searchParams.delete(lastEventIdQuery)
+  const name = PREFIX + (withCredentials ? 'credentials ' : '') + target.href
+  const self = scope.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`
+
+  const listeners = new Map<string, Set<(event: unknown) => void>>()
+  const wants = new Map<string, Set<string>>([[self, new Set()]])
+  const seen = new Set<string>()
+  const ring: Relay[] = []
+  let position = start
+  let role: ShareRole = 'follower'
+  let readyState = CONNECTING
+  let closed = false
+  let suspended = false
+  // The real EventSource: the leader's, or this tab's own once it has left the group.
+  let source: Source | null = null
+  let sourceId = ''
+  const listened = new Set<string>()
+  // Ends this tab's hold on the lock, and which grant is being held.
+  let release: (() => void) | null = null
+  let held: object | null = null
+  let queued: AbortController | null = null
+  // A tab that starts from a position holds relays until the leader has brought it there.
+  let pending: Relay[] | null = start === '' ? null : []
+  const joinedAt = Date.now()
+  let heard = Date.now()
+  let pingedAt = 0
+  // The leader's joiners whose start it has not reached yet.
+  let waiting: Array<{ to: string, at: string, until: number }> = []
+
+  let channel: ChannelLike | null = new scope.BroadcastChannel(name)
+  const post = (note: Note): void => { channel?.postMessage(note) }
+
+  const dispatch = (type: string, event: unknown): void => {
+    for (const listener of [...listeners.get(type) ?? []]) {
+      // As EventSource does: one failing listener neither stops the others nor the stream.
+      try {
+        listener(event)
+      } catch (error) {
+        setTimeout(() => { throw error }, 0)
+      }
+    }
+  }
+  const setState = (state: number): void => {
+    if (state === readyState) return
+    readyState = state
+    dispatch(state === OPEN ? 'open' : 'error', { type: state === OPEN ? 'open' : 'error' })
+  }
+
+  /** Every event reaches a tab's listeners through here, once: a repeated id is dropped. */
+  const accept = (relay: Relay): void => {
+    if (relay.own) {
+      if (seen.has(relay.lastEventId)) return
+      seen.add(relay.lastEventId)
+      if (seen.size > SEEN) seen.delete(seen.values().next().value as string)
+    }
+    position = relay.lastEventId
+    ring.push(relay)
+    if (ring.length > RING) ring.shift()
+    dispatch(relay.type, { type: relay.type, data: relay.data, lastEventId: relay.lastEventId })
+    if (role === 'leader' && relay.own && waiting.length > 0) {
+      for (const joiner of waiting.filter((w) => w.at === relay.lastEventId)) welcome(joiner.to, [])
+      waiting = waiting.filter((w) => w.at !== relay.lastEventId)
+    }
+  }
+
+  // The real EventSource's events, on the leader or on a tab alone.
+  const onSourceEvent = (event: { type: string, data?: unknown, lastEventId?: string }): void => {
+    if (typeof event.data !== 'string') return onSourceState()
+    const lastEventId = event.lastEventId ?? ''
+    const relay = { type: event.type, data: event.data, lastEventId, own: lastEventId !== '' && lastEventId !== sourceId }
+    sourceId = lastEventId
+    if (role === 'leader') post({ k: 'event', from: self, event: relay })
+    accept(relay)
+  }
+  const onSourceState = (): void => {
+    if (source === null) return
+    setState(source.readyState)
+    if (role === 'leader') post({ k: 'state', from: self, state: readyState })
+  }
+  const listen = (): void => {
+    if (source === null) return
+    const types = role === 'off' ? wants.get(self) ?? [] : [...wants.values()].flatMap((set) => [...set])
+    for (const type of types) {
+      if (listened.has(type)) continue
+      listened.add(type)
+      source.addEventListener(type, onSourceEvent)
+    }
+  }
+  const connect = (href: string): void => {
+    listened.clear()
+    sourceId = position
+    source = open(href)
+    source.addEventListener('open', onSourceState)
+    source.addEventListener('error', onSourceEvent)
+    listened.add('error')
+    listen()
+  }
+  const disconnect = (): void => {
+    source?.close()
+    source = null
+  }
+  const resumeUrl = (): string => {
+    const resume = new URL(target.href)
+    if (position !== '') resume.searchParams.set(lastEventIdQuery, position)
+    return resume.href
+  }
+
+  const lead = (): void => {
+    role = 'leader'
+    // Relays held for a start this tab was not brought to: its connection starts there itself.
+    pending = null
+    post({ k: 'lead', from: self })
+    setState(CONNECTING)
+    connect(resumeUrl())
+  }
+  const stepDown = (): void => {
+    if (role !== 'leader') return
+    role = 'follower'
+    disconnect()
+    release?.()
+    release = null
+    held = null
+    heard = Date.now()
+    pingedAt = 0
+  }
+  const requestLock = (steal = false): void => {
+    if (closed || suspended || role !== 'follower') return
+    queued?.abort()
+    const controller = new AbortController()
+    queued = steal ? null : controller
+    const grant = {}
+    locks.request(name, steal ? { steal: true } : { signal: controller.signal }, () => {
+      if (queued === controller) queued = null
+      if (closed || suspended || role !== 'follower') return undefined // let go at once
+      held = grant
+      return new Promise<void>((resolve) => {
+        release = resolve
+        lead()
+      })
+    }).then(undefined, () => {
+      // Rejected: a queued request this tab withdrew, or a held lock another tab stole.
+      if (held !== grant) return
+      stepDown()
+      requestLock()
+    })
+  }
+
+  const welcome = (to: string, events: Relay[] | null): void => {
+    post({ k: 'welcome', from: self, to, state: readyState, position, events })
+  }
+  const onHello = (at: string, from: string): void => {
+    if (at === '' || at === position) return welcome(from, [])
+    const index = ring.findIndex((relay) => relay.own && relay.lastEventId === at)
+    if (index !== -1) return welcome(from, ring.slice(index + 1))
+    // Not reached yet (the joiner read a newer position than this tab has received), or long gone.
+    waiting.push({ to: from, at, until: Date.now() + 2 * heartbeatMs })
+  }
+
+  const onNote = (note: Note): void => {
+    if (closed || role === 'off' || typeof note !== 'object' || note === null) return
+    switch (note.k) {
+      case 'hello':
+        post({ k: 'wants', from: self, types: [...wants.get(self) ?? []] })
+        if (role === 'leader') onHello(note.at, note.from)
+        return
+      case 'wants':
+        wants.set(note.from, new Set(note.types))
+        if (role === 'leader') listen()
+        return
+      case 'bye':
+        wants.delete(note.from)
+        return
+      case 'ping':
+        if (role === 'leader') post({ k: 'beat', from: self, state: readyState, position })
+        return
+    }
+    // Everything else comes from a leader: it is alive.
+    heard = Date.now()
+    pingedAt = 0
+    switch (note.k) {
+      case 'beat':
+        if (position === '' && pending === null) position = note.position
+        if (role === 'follower') setState(note.state)
+        return
+      case 'state':
+        if (role === 'follower') setState(note.state)
+        return
+      case 'event':
+        if (pending !== null) pending.push(note.event)
+        else accept(note.event)
+        return
+      case 'welcome':
+        if (note.to !== self) return
+        if (pending !== null) {
+          if (note.events === null) return goAlone()
+          // Every relay held was sent before the welcome: at or before the start, or among its events.
+          pending = null
+          for (const relay of note.events) accept(relay)
+        } else if (position === '') {
+          position = note.position
+        }
+        if (role === 'follower') setState(note.state)
+    }
+  }
+
+  /** Leaves the group for a connection of this tab's own, from where it asked to start. */
+  const goAlone = (): void => {
+    queued?.abort()
+    queued = null
+    post({ k: 'bye', from: self })
+    if (channel !== null) channel.onmessage = null
+    channel?.close()
+    channel = null
+    role = 'off'
+    pending = null
+    position = start
+    setState(CONNECTING)
+    connect(resumeUrl())
+  }
+
+  const tick = (): void => {
+    const now = Date.now()
+    if (role === 'leader') {
+      post({ k: 'beat', from: self, state: readyState, position })
+      for (const joiner of waiting) if (joiner.until < now) welcome(joiner.to, null)
+      waiting = waiting.filter((joiner) => joiner.until >= now)
+      return
+    }
+    if (role !== 'follower' || suspended) return
+    // No leader brought this tab to its start: the group cannot, so it connects alone.
+    if (pending !== null && now - joinedAt > 4 * heartbeatMs) return goAlone()
+    if (pingedAt === 0 && now - heard > 2 * heartbeatMs) {
+      pingedAt = now
+      post({ k: 'ping', from: self })
+    } else if (pingedAt !== 0 && now - pingedAt > heartbeatMs) {
+      // The leader holds its lock but does not answer (frozen, hung): take the connection over.
+      pingedAt = 0
+      heard = now
+      requestLock(true)
+    }
+  }
+  const timer = setInterval(tick, heartbeatMs / 2)
+
+  // A page the browser freezes (or keeps in the back/forward cache) hands its part over first,
+  // and waits to be resumed before asking for the lock again.
+  const onFreeze = (event: { type: string, persisted?: boolean }): void => {
+    if (closed || role === 'off' || (event.type === 'pagehide' && event.persisted !== true)) return
+    suspended = true
+    stepDown()
+    queued?.abort()
+    queued = null
+  }
+  const onResume = (event: { type: string, persisted?: boolean }): void => {
+    if (closed || role === 'off' || !suspended || (event.type === 'pageshow' && event.persisted !== true)) return
+    suspended = false
+    heard = Date.now()
+    requestLock()
+  }
+  scope.document?.addEventListener('freeze', onFreeze)
+  scope.document?.addEventListener('resume', onResume)
+  scope.addEventListener?.('pagehide', onFreeze)
+  scope.addEventListener?.('pageshow', onResume)
+
+  channel.onmessage = (event) => onNote(event.data as Note)
+  post({ k: 'hello', from: self, at: start })
+  requestLock()
+
+  const want = (type: string): void => {
+    const mine = wants.get(self) as Set<string>
+    if (type === 'open' || type === 'error' || mine.has(type)) return
+    mine.add(type)
+    if (role !== 'off') post({ k: 'wants', from: self, types: [...mine] })
+    if (role !== 'follower') listen()
+  }
+
+  return {
+    get readyState () { return readyState },
+    get role () { return role },
+    addEventListener (type, listener) {
+      let set = listeners.get(type)
+      if (set === undefined) listeners.set(type, set = new Set())
+      set.add(listener)
+      want(type)
+    },
+    removeEventListener (type, listener) {
+      listeners.get(type)?.delete(listener)
+    },
+    close () {
+      if (closed) return
+      stepDown()
+      disconnect()
+      closed = true
+      clearInterval(timer)
+      queued?.abort()
+      post({ k: 'bye', from: self })
+      channel?.close()
+      channel = null
+      scope.document?.removeEventListener('freeze', onFreeze)
+      scope.document?.removeEventListener('resume', onResume)
+      scope.removeEventListener?.('pagehide', onFreeze)
+      scope.removeEventListener?.('pageshow', onResume)
+      readyState = CLOSED
+    }
+  }
+}
