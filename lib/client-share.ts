@@ -134,7 +134,7 @@ export function sharedEventSource (
   let queued: AbortController | null = null
   // A tab that starts from a position holds relays until the leader has brought it there.
   let pending: Relay[] | null = start === '' ? null : []
-  const joinedAt = Date.now()
+  let joinedAt = Date.now()
   let heard = Date.now()
   let pingedAt = 0
   // The leader's joiners whose start it has not reached yet.
@@ -254,8 +254,20 @@ export function sharedEventSource (
       // Rejected: a queued request this tab withdrew, or a held lock another tab stole.
       if (held !== grant) return
       stepDown()
+      rejoin()
       requestLock()
     })
+  }
+
+  /**
+   * Asks the leader for the events after this tab's position, holding relays until they come: a
+   * tab that was stopped (frozen, hung, stolen from) may have missed some of the group's messages.
+   */
+  const rejoin = (): void => {
+    if (role !== 'follower' || position === '') return
+    pending = []
+    joinedAt = Date.now()
+    post({ k: 'hello', from: self, at: position })
   }
 
   const welcome = (to: string, events: Relay[] | null): void => {
@@ -316,7 +328,7 @@ export function sharedEventSource (
     }
   }
 
-  /** Leaves the group for a connection of this tab's own, from where it asked to start. */
+  /** Leaves the group for a connection of its own, from this tab's position: the group cannot bring it there. */
   const goAlone = (): void => {
     queued?.abort()
     queued = null
@@ -326,7 +338,6 @@ export function sharedEventSource (
     channel = null
     role = 'off'
     pending = null
-    position = start
     setState(CONNECTING)
     connect(resumeUrl())
   }
@@ -367,6 +378,7 @@ export function sharedEventSource (
     if (closed || role === 'off' || !suspended || (event.type === 'pageshow' && event.persisted !== true)) return
     suspended = false
     heard = Date.now()
+    rejoin()
     requestLock()
   }
   scope.document?.addEventListener('freeze', onFreeze)
