@@ -1,15 +1,15 @@
 // One event stream per browser instead of one per tab: every tab of an origin that opens the
 // same URL with `share` joins one group; one tab of the group (the leader) holds the real
-// EventSource and passes each event to the others over a BroadcastChannel. Browser code with
-// no imports at all, so the client stays one plain file a page can load without a build step.
+// EventSource and passes each event to the others over a BroadcastChannel. Browser code that
+// imports nothing, so the client stays two plain files a page loads without a build step.
 //
 // Why Web Locks + BroadcastChannel (and not a SharedWorker): the browser itself releases a
 // tab's lock when the tab closes, crashes or navigates away, so the next tab in the lock's
 // queue is granted it at once, with no timeout to guess; both APIs exist in every current
 // browser, need no second script file, and keep the EventSource in a page, where it already
 // works today. Hand-over resumes through the stream's own Last-Event-ID (the new leader's last
-// position, in the query), and every tab drops an event whose id it has already seen, so no
-// tab loses or repeats an event across the seam.
+// position, in the query), and every tab drops an event it has already seen (by its id, or by
+// where the id says it stands), so no tab loses or repeats an event across the seam.
 
 /** The parts of `EventSource` this module drives; the same shape as the client's `EventSourceLike`. */
 interface Source {
@@ -82,6 +82,38 @@ const PREFIX = 'fastify-typed-sse/share/1 '
 const SEEN = 1024
 const RING = 256
 
+// The plugin's ids: `<epoch>:<offset>` on one stream; on many topics, entries of
+// `<tag><epoch>.<offset>` (offset in base 36) joined by commas.
+const SINGLE_ID = /^([0-9A-Za-z_-]+):(0|[1-9][0-9]{0,15})$/
+const TOPIC_ENTRY = /^([0-9A-Za-z_-]+)\.(0|[1-9a-z][0-9a-z]{0,10})$/
+
+/**
+ * How far an id has come in each thing it counts (one stream's epoch; each topic's tag and
+ * epoch), or undefined for an id of another kind. Two connections carrying the same events may
+ * interleave topics differently, so a many-topic event is recognized by where it stands, not by
+ * its id's text.
+ */
+function countsOf (id: string): Map<string, number> | undefined {
+  const single = SINGLE_ID.exec(id)
+  if (single !== null) return new Map([[single[1] as string, Number(single[2])]])
+  const counts = new Map<string, number>()
+  for (const entry of id.split(',')) {
+    const match = TOPIC_ENTRY.exec(entry)
+    if (match === null) return undefined
+    counts.set(match[1] as string, parseInt(match[2] as string, 36))
+  }
+  return counts
+}
+
+/** Whether an event at `counts` brings what `known` has not reached: a further offset, a new epoch or a new topic. */
+function bringsNew (counts: Map<string, number>, known: Map<string, number>): boolean {
+  for (const [what, offset] of counts) {
+    const reached = known.get(what)
+    if (reached === undefined || offset > reached) return true
+  }
+  return false
+}
+
 /** Whether this page has what sharing needs (Web Locks only exist in a secure context). */
 export function canShare (): boolean {
   const scope = globalThis as { navigator?: { locks?: Partial<LockManagerLike> }, BroadcastChannel?: unknown }
@@ -118,6 +150,8 @@ export function sharedEventSource (
   const listeners = new Map<string, Set<(event: unknown) => void>>()
   const wants = new Map<string, Set<string>>([[self, new Set()]])
   const seen = new Set<string>()
+  // Where this tab stands, when the ids are the plugin's: an event that brings nothing new is a repeat.
+  let counts = countsOf(start)
   const ring: Relay[] = []
   let position = start
   let role: ShareRole = 'follower'
@@ -162,9 +196,13 @@ export function sharedEventSource (
   /** Every event reaches a tab's listeners through here, once: a repeated id is dropped. */
   const accept = (relay: Relay): void => {
     if (relay.own) {
-      if (seen.has(relay.lastEventId)) return
+      const now = countsOf(relay.lastEventId)
+      if (seen.has(relay.lastEventId) || (now !== undefined && counts !== undefined && !bringsNew(now, counts))) return
       seen.add(relay.lastEventId)
       if (seen.size > SEEN) seen.delete(seen.values().next().value as string)
+      // What the id counts now (a topic no longer carried is forgotten), never going back.
+      if (now !== undefined && counts !== undefined) for (const [what, offset] of now) now.set(what, Math.max(offset, counts.get(what) ?? offset))
+      counts = now
     }
     position = relay.lastEventId
     ring.push(relay)
