@@ -48,8 +48,16 @@ export interface ShareOptions {
   lastEventIdQuery?: string
 }
 
+/** For a many-topic stream (`createTopicsClient`): the topics this tab asks for, and the query parameter that names them. */
+export interface ShareTopics {
+  topics?: readonly string[]
+  topicsParam?: string
+}
+
 export interface SharedSource extends Source {
   readonly role: ShareRole
+  /** Asks for another set of topics: the group's connection carries every topic some tab asks for. */
+  setTopics: (topics: readonly string[]) => void
 }
 
 /** One event as the leader passes it on. `own`: the event carried its own `id:` (so it can be recognized again). */
@@ -63,7 +71,7 @@ interface Relay {
 /** The messages of a group; `from` is the sending member. */
 type Note =
   | { k: 'hello', from: string, at: string }
-  | { k: 'wants', from: string, types: string[] }
+  | { k: 'wants', from: string, types: string[], topics: string[] }
   | { k: 'bye', from: string }
   | { k: 'lead', from: string }
   | { k: 'beat', from: string, state: number, position: string }
@@ -128,7 +136,7 @@ export function canShare (): boolean {
 export function sharedEventSource (
   url: string | URL,
   open: (url: string) => Source,
-  { withCredentials = false, heartbeatMs = 1000, lastEventIdQuery = 'lastEventId' }: ShareOptions & { withCredentials?: boolean } = {}
+  { withCredentials = false, heartbeatMs = 1000, lastEventIdQuery = 'lastEventId', topics: asked, topicsParam = 'topics' }: ShareOptions & ShareTopics & { withCredentials?: boolean } = {}
 ): SharedSource {
   const scope = globalThis as unknown as {
     navigator: { locks: LockManagerLike }
@@ -144,11 +152,16 @@ export function sharedEventSource (
   // Where this tab asked to start: the group's connection must bring it there, or it goes alone.
   const start = target.searchParams.get(lastEventIdQuery) ?? ''
   target.searchParams.delete(lastEventIdQuery)
+  // Tabs asking for different topics of one many-topic route share its connection.
+  if (asked !== undefined) target.searchParams.delete(topicsParam)
   const name = PREFIX + (withCredentials ? 'credentials ' : '') + target.href
   const self = scope.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`
 
   const listeners = new Map<string, Set<(event: unknown) => void>>()
   const wants = new Map<string, Set<string>>([[self, new Set()]])
+  // Each member's topics, and those the leader's connection carries.
+  const topicSets = new Map<string, readonly string[]>([[self, [...asked ?? []]]])
+  let carried: readonly string[] = []
   const seen = new Set<string>()
   // Where this tab stands, when the ids are the plugin's: an event that brings nothing new is a repeat.
   let counts = countsOf(start)
@@ -193,6 +206,11 @@ export function sharedEventSource (
     dispatch(state === OPEN ? 'open' : 'error', { type: state === OPEN ? 'open' : 'error' })
   }
 
+  /** Whether an event is for this tab: the connection may carry topics other tabs asked for (`<topic>.<event>`). */
+  const mine = (type: string): boolean => {
+    const dot = type.indexOf('.')
+    return asked === undefined || dot === -1 || (topicSets.get(self) as readonly string[]).includes(type.slice(0, dot))
+  }
   /** Every event reaches a tab's listeners through here, once: a repeated id is dropped. */
   const accept = (relay: Relay): void => {
     if (relay.own) {
@@ -207,7 +225,7 @@ export function sharedEventSource (
     position = relay.lastEventId
     ring.push(relay)
     if (ring.length > RING) ring.shift()
-    dispatch(relay.type, { type: relay.type, data: relay.data, lastEventId: relay.lastEventId })
+    if (mine(relay.type)) dispatch(relay.type, { type: relay.type, data: relay.data, lastEventId: relay.lastEventId })
     if (role === 'leader' && relay.own && waiting.length > 0) {
       for (const joiner of waiting.filter((w) => w.at === relay.lastEventId)) welcome(joiner.to, [])
       waiting = waiting.filter((w) => w.at !== relay.lastEventId)
@@ -250,10 +268,24 @@ export function sharedEventSource (
     source?.close()
     source = null
   }
+  /** Every topic some member asks for, in a stable order: the same set is the same connection. */
+  const union = (): string[] => [...new Set([...topicSets.values()].flat())].sort()
   const resumeUrl = (): string => {
     const resume = new URL(target.href)
+    if (asked !== undefined) {
+      carried = role === 'off' ? topicSets.get(self) ?? [] : union()
+      resume.searchParams.set(topicsParam, carried.join(','))
+    }
     if (position !== '') resume.searchParams.set(lastEventIdQuery, position)
     return resume.href
+  }
+  /** A member asks for a topic the connection does not carry: reconnect with it, every position kept (the cursor). */
+  const follow = (): void => {
+    if (source === null || asked === undefined) return
+    const wanted = role === 'off' ? topicSets.get(self) ?? [] : union()
+    if (wanted.every((topic) => carried.includes(topic))) return
+    disconnect()
+    connect(resumeUrl())
   }
 
   const lead = (): void => {
@@ -323,15 +355,20 @@ export function sharedEventSource (
     if (closed || role === 'off' || typeof note !== 'object' || note === null) return
     switch (note.k) {
       case 'hello':
-        post({ k: 'wants', from: self, types: [...wants.get(self) ?? []] })
+        announce()
         if (role === 'leader') onHello(note.at, note.from)
         return
       case 'wants':
         wants.set(note.from, new Set(note.types))
-        if (role === 'leader') listen()
+        topicSets.set(note.from, note.topics)
+        if (role === 'leader') {
+          listen()
+          follow()
+        }
         return
       case 'bye':
         wants.delete(note.from)
+        topicSets.delete(note.from)
         return
       case 'ping':
         if (role === 'leader') post({ k: 'beat', from: self, state: readyState, position })
@@ -428,11 +465,14 @@ export function sharedEventSource (
   post({ k: 'hello', from: self, at: start })
   requestLock()
 
+  const announce = (): void => {
+    post({ k: 'wants', from: self, types: [...wants.get(self) ?? []], topics: [...topicSets.get(self) ?? []] })
+  }
   const want = (type: string): void => {
     const mine = wants.get(self) as Set<string>
     if (type === 'open' || type === 'error' || mine.has(type)) return
     mine.add(type)
-    if (role !== 'off') post({ k: 'wants', from: self, types: [...mine] })
+    if (role !== 'off') announce()
     if (role !== 'follower') listen()
   }
 
@@ -447,6 +487,12 @@ export function sharedEventSource (
     },
     removeEventListener (type, listener) {
       listeners.get(type)?.delete(listener)
+    },
+    setTopics (topics) {
+      if (closed) return
+      topicSets.set(self, [...topics])
+      if (role !== 'off') announce()
+      if (role !== 'follower') follow()
     },
     close () {
       if (closed) return

@@ -1,6 +1,6 @@
 import type { StaticOf } from './typed/event-types.js'
 import { canShare, sharedEventSource } from './client-share.js'
-import type { ShareOptions, ShareRole } from './client-share.js'
+import type { ShareOptions, ShareRole, SharedSource } from './client-share.js'
 
 export type { ShareOptions, ShareRole } from './client-share.js'
 
@@ -196,8 +196,13 @@ export interface TopicsClient<Topics, Provider = unknown> {
   /** The cursor of the last event received ('' before the first). */
   readonly lastEventId: string
   close: () => void
-  /** The EventSource of the current set (a new one after setTopics). */
+  /** The EventSource of the current set (a new one after setTopics); with `share`, one shaped like it for the group's connection. */
   readonly source: EventSourceLike
+  /**
+   * With `share`: `leader` (this tab holds the connection, which carries every topic the group's
+   * tabs ask for), `follower` (another tab does); `off`: a connection of its own.
+   */
+  readonly sharing: ShareRole
 }
 
 /**
@@ -255,13 +260,23 @@ export function createTopicsClient<Topics, Provider = unknown> (
       report({ type: 'parse', event: 'error', data: event.data, error })
     }
   }
+  const share = options.share === true ? {} : options.share
+  let shared: SharedSource | null = null
   const connect = (): EventSourceLike => {
-    const base = (globalThis as { location?: { href: string } }).location?.href
-    const target = new URL(String(url), base)
-    target.searchParams.set(topicsParam, topics.join(','))
-    // A cursor in the URL as given (e.g. a position taken with a snapshot) holds until an event brings a newer one.
-    if (lastEventId !== '') target.searchParams.set(cursorParam, lastEventId)
-    const es = new EventSourceImpl(target.href, init)
+    let es: EventSourceLike
+    if (typeof share === 'object' && share !== null && canShare()) {
+      // The group's connection carries every topic its tabs ask for, and keeps its own cursor.
+      es = shared = sharedEventSource(url, (href) => new EventSourceImpl(href, init), {
+        lastEventIdQuery: cursorParam, ...share, withCredentials: init !== undefined, topics, topicsParam
+      })
+    } else {
+      const base = (globalThis as { location?: { href: string } }).location?.href
+      const target = new URL(String(url), base)
+      target.searchParams.set(topicsParam, topics.join(','))
+      // A cursor in the URL as given (e.g. a position taken with a snapshot) holds until an event brings a newer one.
+      if (lastEventId !== '') target.searchParams.set(cursorParam, lastEventId)
+      es = new EventSourceImpl(target.href, init)
+    }
     es.addEventListener('error', onServerError)
     for (const type of listeners.keys()) es.addEventListener(type, dispatch)
     return es
@@ -292,6 +307,7 @@ export function createTopicsClient<Topics, Provider = unknown> (
     get source () { return source },
     get topics () { return topics },
     get lastEventId () { return lastEventId },
+    get sharing () { return shared === null ? 'off' : shared.role },
     on (topic, event, listener) {
       return listen(`${topic}.${event}`, (message) => {
         const result = decoded(message)
@@ -311,6 +327,7 @@ export function createTopicsClient<Topics, Provider = unknown> (
     setTopics (next) {
       if (closed) return
       topics = [...next]
+      if (shared !== null) return shared.setTopics(topics)
       source.close()
       source = connect()
     },

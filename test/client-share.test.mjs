@@ -6,8 +6,9 @@
 import t0, { test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import { EventSource } from 'undici'
-import { createSseClient } from 'fastify-typed-sse/client'
+import { createSseClient, createTopicsClient } from 'fastify-typed-sse/client'
 import { build, listen } from './helpers/app.mjs'
+import { topicsApp } from './helpers/topics.mjs'
 import { until } from './helpers/wait.mjs'
 
 const escaped = []
@@ -122,5 +123,75 @@ if (!hasLocks) {
     await s.publish()
     await until(() => old.seen.length >= 6, 'the replay and the live event')
     t.same(old.seen, s.published.slice(1), 'replayed from its own position by the server, then live')
+  })
+
+  /** The many-topic app of the topics tests, and clients of it that record `topic:n` of each event. */
+  async function topicsServer (t) {
+    const server = await topicsApp(t)
+    await server.app.listen({ port: 0, host: '127.0.0.1' })
+    const url = `http://127.0.0.1:${server.app.server.address().port}/events?user=ann`
+    const published = []
+    return {
+      ...server,
+      async send (topic) {
+        await server.publish(topic, 'ann')
+        published.push(`${topic}:${published.length + 1}`)
+      },
+      published,
+      client (topics) {
+        const c = createTopicsClient(url, { EventSource, topics, share: { heartbeatMs: 200 } })
+        const seen = []
+        for (const topic of ['dashboard', 'bell', 'chat']) c.on(topic, 'e', (data) => seen.push(`${data.topic}:${data.n}`))
+        t.teardown(() => c.close())
+        return { c, seen, topics }
+      }
+    }
+  }
+  const expected = (published, topics, from = 0) => published.slice(from).filter((e) => topics.includes(e.slice(0, e.indexOf(':'))))
+
+  test('many topics: one connection carries every topic the clients ask for; each sees exactly its own', async (t) => {
+    const s = await topicsServer(t)
+    const clients = [s.client(['dashboard']), s.client(['bell']), s.client(['dashboard', 'chat'])]
+    await until(() => clients.every(({ c }) => c.source.readyState === 1) && s.app.sse.metrics().subscribers === 3, 'the union of the topics live')
+    t.equal(s.app.sse.metrics().openStreams, 1, 'one connection')
+    for (const topic of ['dashboard', 'bell', 'chat', 'bell', 'dashboard', 'chat', 'dashboard']) await s.send(topic)
+    await until(() => clients.every(({ seen, topics }) => seen.length >= expected(s.published, topics).length), 'every event')
+    for (const { seen, topics } of clients) t.same(seen, expected(s.published, topics), `${topics}: its topics' events, once each, in order`)
+    t.same(clients.map(({ c }) => c.sharing).sort(), ['follower', 'follower', 'leader'])
+  })
+
+  test('many topics: a client joining with a new topic gets it; the others keep their positions', async (t) => {
+    const s = await topicsServer(t)
+    const clients = [s.client(['dashboard']), s.client(['dashboard'])]
+    await until(() => clients.every(({ c }) => c.source.readyState === 1), 'live')
+    for (let i = 0; i < 3; i++) await s.send('dashboard')
+    await s.send('bell') // before anyone asks for bell
+    const joiner = s.client(['bell'])
+    const from = s.published.length
+    // Published while the connection moves to the new set: the cursor brings the dashboard on.
+    for (let i = 0; i < 3; i++) await s.send('dashboard')
+    await until(() => s.app.sse.metrics().subscribers === 2 && s.app.sse.metrics().openStreams === 1, 'the connection to carry both topics')
+    for (const topic of ['bell', 'dashboard', 'bell']) await s.send(topic)
+    const all = [...clients, { ...joiner, from }]
+    await until(() => all.every(({ seen, topics, from }) => seen.length >= expected(s.published, topics, from).length), 'every event')
+    for (const { seen, topics } of clients) t.same(seen, expected(s.published, topics), `${topics}: every event across the change, once, in order`)
+    t.same(joiner.seen, expected(s.published, ['bell'], from), 'the joiner: its topic from when it joined')
+    t.equal(joiner.c.sharing, 'follower', 'the joiner is fed by the group')
+  })
+
+  test('many topics: the leader closes; the next one carries every topic still asked for, from the cursor', async (t) => {
+    const s = await topicsServer(t)
+    const clients = [s.client(['dashboard', 'bell']), s.client(['bell']), s.client(['chat'])]
+    await until(() => clients.every(({ c }) => c.source.readyState === 1) && s.app.sse.metrics().subscribers === 3, 'live')
+    for (const topic of ['dashboard', 'bell', 'chat']) await s.send(topic)
+    await until(() => clients.every(({ seen, topics }) => seen.length >= expected(s.published, topics).length), 'the first events')
+    const leader = clients.find(({ c }) => c.sharing === 'leader')
+    leader.c.close()
+    const rest = clients.filter((one) => one !== leader)
+    for (const topic of ['chat', 'bell', 'dashboard', 'chat', 'bell']) await s.send(topic)
+    await until(() => rest.some(({ c }) => c.sharing === 'leader'), 'a new leader')
+    for (const topic of ['bell', 'chat']) await s.send(topic)
+    await until(() => rest.every(({ seen, topics }) => seen.length >= expected(s.published, topics).length), 'every event')
+    for (const { seen, topics } of rest) t.same(seen, expected(s.published, topics), `${topics}: every event across the hand-over, once, in order`)
   })
 }
