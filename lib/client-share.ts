@@ -46,6 +46,12 @@ export interface ShareOptions {
   heartbeatMs?: number
   /** The query parameter the server reads as the last event id (the plugin's `lastEventIdQuery`). Default `lastEventId`. */
   lastEventIdQuery?: string
+  /**
+   * Query parameters that only place this tab's own first request (a topic's `from`, such as a
+   * snapshot's position): left out of the group's key, so tabs that differ only in them share
+   * one connection. A tab that joins a running group starts where the group is.
+   */
+  positionParams?: readonly string[]
 }
 
 /** For a many-topic stream (`createTopicsClient`): the topics this tab asks for, and the query parameter that names them. */
@@ -66,6 +72,8 @@ interface Relay {
   data: string
   lastEventId: string
   own: boolean
+  /** On many topics: the topics of the connection, in the order its cursor lists them. */
+  topics?: readonly string[]
 }
 
 /** The messages of a group; `from` is the sending member. */
@@ -136,7 +144,7 @@ export function canShare (): boolean {
 export function sharedEventSource (
   url: string | URL,
   open: (url: string) => Source,
-  { withCredentials = false, heartbeatMs = 1000, lastEventIdQuery = 'lastEventId', topics: asked, topicsParam = 'topics' }: ShareOptions & ShareTopics & { withCredentials?: boolean } = {}
+  { withCredentials = false, heartbeatMs = 1000, lastEventIdQuery = 'lastEventId', positionParams = [], topics: asked, topicsParam = 'topics' }: ShareOptions & ShareTopics & { withCredentials?: boolean } = {}
 ): SharedSource {
   const scope = globalThis as unknown as {
     navigator: { locks: LockManagerLike }
@@ -154,6 +162,8 @@ export function sharedEventSource (
   target.searchParams.delete(lastEventIdQuery)
   // Tabs asking for different topics of one many-topic route share its connection.
   if (asked !== undefined) target.searchParams.delete(topicsParam)
+  const placed = new URL(target.href)
+  for (const param of positionParams) target.searchParams.delete(param)
   const name = PREFIX + (withCredentials ? 'credentials ' : '') + target.href
   const self = scope.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`
 
@@ -225,7 +235,7 @@ export function sharedEventSource (
     position = relay.lastEventId
     ring.push(relay)
     if (ring.length > RING) ring.shift()
-    if (mine(relay.type)) dispatch(relay.type, { type: relay.type, data: relay.data, lastEventId: relay.lastEventId })
+    if (mine(relay.type)) dispatch(relay.type, { type: relay.type, data: relay.data, lastEventId: relay.lastEventId, topics: relay.topics })
     if (role === 'leader' && relay.own && waiting.length > 0) {
       for (const joiner of waiting.filter((w) => w.at === relay.lastEventId)) welcome(joiner.to, [])
       waiting = waiting.filter((w) => w.at !== relay.lastEventId)
@@ -236,7 +246,8 @@ export function sharedEventSource (
   const onSourceEvent = (event: { type: string, data?: unknown, lastEventId?: string }): void => {
     if (typeof event.data !== 'string') return onSourceState()
     const lastEventId = event.lastEventId ?? ''
-    const relay = { type: event.type, data: event.data, lastEventId, own: lastEventId !== '' && lastEventId !== sourceId }
+    const relay: Relay = { type: event.type, data: event.data, lastEventId, own: lastEventId !== '' && lastEventId !== sourceId }
+    if (asked !== undefined) relay.topics = carried
     sourceId = lastEventId
     if (role === 'leader') post({ k: 'event', from: self, event: relay })
     accept(relay)
@@ -271,7 +282,8 @@ export function sharedEventSource (
   /** Every topic some member asks for, in a stable order: the same set is the same connection. */
   const union = (): string[] => [...new Set([...topicSets.values()].flat())].sort()
   const resumeUrl = (): string => {
-    const resume = new URL(target.href)
+    // This tab's own placing parameters: the server reads them only for what the cursor does not name.
+    const resume = new URL(placed.href)
     if (asked !== undefined) {
       carried = role === 'off' ? topicSets.get(self) ?? [] : union()
       resume.searchParams.set(topicsParam, carried.join(','))

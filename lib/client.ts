@@ -248,7 +248,8 @@ export function createTopicsClient<Topics, Provider = unknown> (
       lastEventId: message.lastEventId,
       topic,
       event: message.type.slice(dot + 1),
-      position: positionIn(message.lastEventId, topics.indexOf(topic as keyof Topics & string))
+      // A shared connection carries the topics of every tab, and says in which order.
+      position: positionIn(message.lastEventId, ((raw as { topics?: readonly string[] }).topics ?? topics).indexOf(topic))
     }) as TopicMessageLike
     for (const listener of listeners.get(message.type) ?? []) listener(tagged)
   }

@@ -9,7 +9,7 @@ import { until } from './helpers/wait.mjs'
 
 const browser = await launchBrowser(t0)
 const VIEWPORT = { width: 800, height: 600 }
-const STREAM = '/api/dashboard/stream'
+const STREAM = '/api/events'
 
 /**
  * A browser profile on the example app that knows which of its tabs holds the dashboard's

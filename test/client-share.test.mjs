@@ -131,19 +131,27 @@ if (!hasLocks) {
     await server.app.listen({ port: 0, host: '127.0.0.1' })
     const url = `http://127.0.0.1:${server.app.server.address().port}/events?user=ann`
     const published = []
+    const ids = new Map()
     return {
       ...server,
       async send (topic) {
-        await server.publish(topic, 'ann')
+        const { id } = await server.publish(topic, 'ann')
         published.push(`${topic}:${published.length + 1}`)
+        ids.set(published.at(-1), id)
       },
       published,
       client (topics) {
         const c = createTopicsClient(url, { EventSource, topics, share: { heartbeatMs: 200 } })
         const seen = []
-        for (const topic of ['dashboard', 'bell', 'chat']) c.on(topic, 'e', (data) => seen.push(`${data.topic}:${data.n}`))
+        const positions = []
+        for (const topic of ['dashboard', 'bell', 'chat']) {
+          c.on(topic, 'e', (data, message) => {
+            seen.push(`${data.topic}:${data.n}`)
+            positions.push(message.position === ids.get(seen.at(-1)))
+          })
+        }
         t.teardown(() => c.close())
-        return { c, seen, topics }
+        return { c, seen, topics, positions }
       }
     }
   }
@@ -157,6 +165,8 @@ if (!hasLocks) {
     for (const topic of ['dashboard', 'bell', 'chat', 'bell', 'dashboard', 'chat', 'dashboard']) await s.send(topic)
     await until(() => clients.every(({ seen, topics }) => seen.length >= expected(s.published, topics).length), 'every event')
     for (const { seen, topics } of clients) t.same(seen, expected(s.published, topics), `${topics}: its topics' events, once each, in order`)
+    // The connection lists bell, chat, dashboard; each client's own order differs.
+    for (const { positions, topics } of clients) t.ok(positions.every(Boolean), `${topics}: each message's position is its topic's own id`)
     t.same(clients.map(({ c }) => c.sharing).sort(), ['follower', 'follower', 'leader'])
   })
 

@@ -16,7 +16,10 @@ export async function pageStream (topics, query = '') {
   }
   const asked = user === null ? topics : [...topics, 'bell']
   if (asked.length === 0) return { client: null, user }
-  const client = createTopicsClient(`/api/events${query}`, { topics: asked })
+  // Shared: every tab of the app in this browser is fed by one connection, which carries the
+  // topics all of them ask for (see docs/topics.md). `dashboardFrom` only places the dashboard
+  // for the tab that opens it.
+  const client = createTopicsClient(`/api/events${query}`, { topics: asked, share: { positionParams: ['dashboardFrom'] } })
   document.body.dataset.topics = asked.join(',')
   if (user !== null) mountBell(client, user)
   return { client, user }
