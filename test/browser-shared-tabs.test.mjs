@@ -1,8 +1,9 @@
 // One connection per browser, in a real Chromium over HTTP/1.1: many dashboard tabs of one
 // browser profile share one event stream; every tab gets every event once and in order; when
 // the tab holding the connection closes, crashes, freezes or hangs, another takes over from the
-// last event seen, with nothing lost or repeated in any tab; and where Web Locks are missing
-// every tab falls back to a connection of its own.
+// last event seen, with nothing lost or repeated in any tab; a tab joining with a new topic gets
+// it on the same connection; and where Web Locks are missing every tab falls back to a
+// connection of its own.
 import t0, { test } from 'tap'
 import { launchBrowser, startApp, trackErrors, waitInPage } from './helpers/browser.mjs'
 import { until } from './helpers/wait.mjs'
@@ -182,6 +183,48 @@ if (browser !== null) {
     await checkEvery(t, tabs, p.published, 'after it wakes')
     await until(() => p.streams.size === 1, 'one stream: the woken tab let its own go')
     for (const { page } of tabs) t.same(page.errors, [], 'no script errors')
+  })
+
+  test('signed in, many topics: a tab joining with a new topic gets it; the others keep theirs, each note once', async (t) => {
+    const p = await profile(t)
+    const login = trackErrors(await p.context.newPage())
+    await login.goto(p.base + '/notifications.html')
+    await login.fill('#name', 'ann')
+    await login.click('#login-form button')
+    await waitInPage(login, () => document.body.dataset.user === 'ann', undefined, 'signed in')
+    await waitInPage(login, () => document.querySelector('#connection').dataset.state === 'live', undefined, 'live')
+    const [cookie] = await p.context.cookies()
+    const note = (text) => p.post('/api/notifications', { to: 'ann', text }, { cookie: `${cookie.name}=${cookie.value}` })
+    const inboxes = [login]
+    for (let i = 0; i < 2; i++) {
+      const page = trackErrors(await p.context.newPage())
+      await page.goto(p.base + '/notifications.html')
+      await waitInPage(page, () => document.querySelector('#connection').dataset.state === 'live', undefined, 'live')
+      inboxes.push(page)
+    }
+    await until(() => p.streams.size === 1 && p.app.sse.metrics().subscribers === 1, 'one stream carrying the bell')
+    const notesOf = (page) => page.$$eval('#notes li', (items) => items.map((li) => li.dataset.text))
+    const sent = []
+    for (const text of ['one', 'two']) await note(text).then(() => sent.push(text))
+    for (const page of inboxes) await waitInPage(page, (n) => document.querySelectorAll('#notes li').length >= n, sent.length, 'the notes')
+
+    // A dashboard tab asks for `dashboard` too: the stream moves to both topics, the bell keeps its place.
+    const dashboard = await p.open()
+    await note('three').then(() => sent.push('three'))
+    await until(() => p.streams.size === 1 && p.app.sse.metrics().subscribers === 2, 'one stream carrying the bell and the dashboard')
+    await p.publish()
+    await note('four').then(() => sent.push('four'))
+    await shown(dashboard, 1)
+    t.same(await seqOf(dashboard), p.published, 'the joining tab gets its new topic')
+    for (const page of inboxes) {
+      await waitInPage(page, (n) => document.querySelectorAll('#notes li').length >= n, sent.length, 'every note')
+      t.same(await notesOf(page), sent, 'every note once, in order, across the change of topics')
+    }
+    // It joined before the third note: the third and the fourth ring its bell.
+    await waitInPage(dashboard, () => Number(document.querySelector('#bell')?.dataset.count) >= 2, undefined, 'the bell on the dashboard')
+    t.equal(await dashboard.getAttribute('#bell', 'data-count'), '2', 'the notes since the tab joined, once each')
+    t.equal(await dashboard.getAttribute('body', 'data-topics'), 'dashboard,bell')
+    for (const page of [...inboxes, dashboard]) t.same(page.errors, [], 'no script errors')
   })
 
   test('without Web Locks (as on plain http:// to a LAN address) each tab has its own connection', async (t) => {
