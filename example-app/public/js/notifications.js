@@ -50,12 +50,16 @@ $('logout').addEventListener('click', async () => {
 
 $('send-form').addEventListener('submit', async (event) => {
   event.preventDefault()
+  const to = $('to').value
+  $('sent').textContent = ''
   try {
-    await api('/api/notifications', { method: 'POST', body: { to: $('to').value, text: $('text').value } })
+    await api('/api/notifications', { method: 'POST', body: { to, text: $('text').value } })
     $('text').value = ''
+    $('sent').className = 'sent'
+    $('sent').textContent = `Sent to ${to} at ${new Date().toLocaleTimeString()}.`
   } catch (err) {
-    $('notice').hidden = false
-    $('notice').textContent = `Could not send: ${err.message}`
+    $('sent').className = 'failed'
+    $('sent').textContent = `Could not send to ${to}: ${err.message}`
   }
 })
 
