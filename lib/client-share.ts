@@ -98,6 +98,16 @@ const PREFIX = 'fastify-typed-sse/share/1 '
 const SEEN = 1024
 const RING = 256
 
+/** Whether this page has what sharing needs (Web Locks only exist in a secure context). */
+export function canShare (): boolean {
+  const scope = globalThis as { navigator?: { locks?: Partial<LockManagerLike> }, BroadcastChannel?: unknown }
+  return typeof scope.navigator?.locks?.request === 'function' && typeof scope.BroadcastChannel === 'function'
+}
+
+// Below, the code that runs only where Web Locks exist: Chromium (test/browser-shared-tabs.test.mjs,
+// test/docs-topics-share.test.mjs) and Node 24 and later (test/client-share.test.mjs). npm test
+// takes coverage on Node 20, which has no Web Locks, so it is left out of that count.
+/* c8 ignore start */
 // The plugin's ids: `<epoch>:<offset>` on one stream; on many topics, entries of
 // `<tag><epoch>.<offset>` (offset in base 36) joined by commas.
 const SINGLE_ID = /^([0-9A-Za-z_-]+):(0|[1-9][0-9]{0,15})$/
@@ -128,12 +138,6 @@ function bringsNew (counts: Map<string, number>, known: Map<string, number>): bo
     if (reached === undefined || offset > reached) return true
   }
   return false
-}
-
-/** Whether this page has what sharing needs (Web Locks only exist in a secure context). */
-export function canShare (): boolean {
-  const scope = globalThis as { navigator?: { locks?: Partial<LockManagerLike> }, BroadcastChannel?: unknown }
-  return typeof scope.navigator?.locks?.request === 'function' && typeof scope.BroadcastChannel === 'function'
 }
 
 /**
@@ -524,3 +528,4 @@ export function sharedEventSource (
     }
   }
 }
+/* c8 ignore stop */
