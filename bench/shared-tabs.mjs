@@ -29,7 +29,7 @@ async function run (share) {
     socket.once('close', () => sockets.delete(socket))
   })
   app.server.on('request', (request) => {
-    if (!request.url.startsWith('/api/dashboard/stream')) return
+    if (!request.url.startsWith('/api/events')) return
     streams.add(request.socket)
     request.socket.once('close', () => streams.delete(request.socket))
   })
@@ -39,7 +39,7 @@ async function run (share) {
   const context = await browser.newContext()
   if (!share) await context.addInitScript(() => { delete Navigator.prototype.locks })
   let holder = null
-  context.on('request', (request) => { if (request.url().includes('/api/dashboard/stream')) holder = request.frame().page() })
+  context.on('request', (request) => { if (request.url().includes('/api/events')) holder = request.frame().page() })
   const pages = []
   let live = 0
   for (let i = 0; i < TABS; i++) {
