@@ -2,7 +2,8 @@
 // EventSource. Node 24 and later have Web Locks (`navigator.locks`) and BroadcastChannel, so
 // clients in one process form a group exactly as tabs do: one connection, every event once
 // in each client, hand-over from the last event when the holder closes. Where Node has no Web
-// Locks (20, 22) `share` falls back to a connection per client, as a page without them does.
+// Locks (20, 22) `share` falls back to a connection per client, as a page without them does,
+// for one stream and for many topics.
 import t0, { test } from 'tap'
 import { Type } from '@sinclair/typebox'
 import { EventSource } from 'undici'
@@ -60,6 +61,23 @@ if (!hasLocks) {
     for (let i = 0; i < 5; i++) await s.publish()
     await caughtUp(clients, s.published)
     for (const { seen } of clients) t.same(seen, s.published, 'every event once, in order')
+  })
+  test(`share without Web Locks (Node ${process.version}), many topics: a connection per client, each with its own topics`, async (t) => {
+    const { app, publish } = await topicsApp(t)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const url = `http://127.0.0.1:${app.server.address().port}/events?user=ann`
+    const clients = [['dashboard'], ['bell', 'chat']].map((topics) => {
+      const c = createTopicsClient(url, { EventSource, topics, share: true })
+      t.teardown(() => c.close())
+      const seen = []
+      for (const topic of ['dashboard', 'bell', 'chat']) c.on(topic, 'e', (data) => seen.push(`${data.topic}:${data.n}`))
+      return { c, seen }
+    })
+    t.same(clients.map(({ c }) => c.sharing), ['off', 'off'], 'sharing is off')
+    await until(() => app.sse.metrics().openStreams === 2 && app.sse.metrics().subscribers === 3, 'two connections, three topics')
+    for (const topic of ['dashboard', 'bell', 'chat']) await publish(topic, 'ann')
+    await until(() => clients[0].seen.length >= 1 && clients[1].seen.length >= 2, 'the events')
+    t.same(clients.map(({ seen }) => seen), [['dashboard:1'], ['bell:2', 'chat:3']], 'each its own topics')
   })
 } else {
   test('clients of one process share one connection; every event reaches each once, in order', async (t) => {
