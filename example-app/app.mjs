@@ -9,6 +9,7 @@ import { dashboardRoutes } from './lib/dashboard.mjs'
 import { jobRoutes } from './lib/jobs.mjs'
 import { metricsRoute } from './lib/metrics.mjs'
 import { notificationRoutes } from './lib/notifications.mjs'
+import { pageEventsRoute } from './lib/page-events.mjs'
 import { sessions } from './lib/session.mjs'
 import { serveStatic } from './lib/static.mjs'
 import { tokenRoutes } from './lib/tokens.mjs'
@@ -43,12 +44,14 @@ export async function buildApp ({
   app.get('/api/info', async () => ({ store: redis === undefined ? 'memory' : 'redis', pid: process.pid }))
 
   jobRoutes(app)
-  dashboardRoutes(app, {
+  const dashboard = dashboardRoutes(app, {
     state: redis === undefined ? memoryDashboardState() : redisDashboardState(redis),
     replay: dashboardReplay,
     publishIntervalMs
   })
-  notificationRoutes(app, { sessions: sessions(sessionSecret) })
+  const users = sessions(sessionSecret)
+  const inbox = notificationRoutes(app, { sessions: users })
+  pageEventsRoute(app, { sessions: users, dashboard, inbox })
   tokenRoutes(app, { tokenDelayMs })
   metricsRoute(app)
   serveStatic(app, PUBLIC)

@@ -107,6 +107,20 @@ export const FST_SSE_REPLAY_ID = coded(
 export const FST_SSE_INVALID_KEY = coded(
   'FST_SSE_INVALID_KEY', 'Invalid stream key: %s', 500, TypeError)
 
+// Many-topic streams: what a client asks for, answered before any byte is sent.
+
+/** `%s` is the topic name the client asked for. */
+export const FST_SSE_UNKNOWN_TOPIC = coded(
+  'FST_SSE_UNKNOWN_TOPIC', 'Unknown topic %s', 404)
+
+/** `%s` is the topic name whose `authorize` answered false. */
+export const FST_SSE_TOPIC_FORBIDDEN = coded(
+  'FST_SSE_TOPIC_FORBIDDEN', 'Topic %s is not readable by this request', 403)
+
+/** The list of topics itself is unusable (empty, too long, not a list). */
+export const FST_SSE_INVALID_TOPICS = coded(
+  'FST_SSE_INVALID_TOPICS', 'Invalid list of topics: %s', 400)
+
 // Stores. The 503s are transient: the store may answer again; the others are programming errors.
 
 export const FST_SSE_STORE_CLOSED = coded(

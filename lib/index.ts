@@ -18,7 +18,9 @@ export type {
   LiveSubscription, StoreCapabilities, StreamKey, Retention
 } from './stores/types.js'
 export { parseEventId, formatEventId, type EventPosition } from './event-id.js'
-export type { SseFanout, SubscribeFunction } from './replay/fanout.js'
+export type { SseFanout, SubscribeFunction, SubscribeTopicsFunction } from './replay/fanout.js'
+export type { TopicMap, TopicEntry, TopicOptions, SubscribeTopicsOptions } from './replay/topic-set.js'
+export { parseCursor, MAX_TOPICS, MAX_CURSOR_BYTES, type CursorEntry } from './replay/cursor.js'
 export type {
   SseChannel, SseChannelOptions, ReplayOptions, PublishItem, PublishOptions, SubscribeOptions, FilterEvent, ResetContext
 } from './replay/topics.js'

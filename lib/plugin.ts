@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { encodeItem, type ItemEncoder } from './encode.js'
-import { checkStore, Fanout, type SubscribeFunction } from './replay/fanout.js'
+import { checkStore, Fanout, type SubscribeFunction, type SubscribeTopicsFunction } from './replay/fanout.js'
 import { FST_SSE_INVALID_EXPIRY, FST_SSE_INVALID_KEY, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
 import { assertKnownOptions, routeOption, type OptionError } from './option-checks.js'
 import { readLastEventId } from './last-event-id.js'
@@ -172,6 +172,14 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
       prepare(ops, reply)
       return forget(reply, fanout.subscribe(reply, state, target as never, options as never))
     }) as SubscribeFunction,
+    subscribeTopics: ((topics, options) => {
+      try {
+        prepare(ops, reply)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      return forget(reply, fanout.subscribeTopics(reply, state, topics, options))
+    }) as SubscribeTopicsFunction,
     lastEventId: lastEventIdOf(state),
     expireAt: (at: Date | number) => expireAt(ops, reply, at),
     [kOwner]: reply as FastifyReply

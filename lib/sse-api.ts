@@ -1,6 +1,6 @@
 import type { SseItem } from './encode.js'
 import type { CoreOptions } from './options.js'
-import type { SseFanout, SubscribeFunction } from './replay/fanout.js'
+import type { SseFanout, SubscribeFunction, SubscribeTopicsFunction } from './replay/fanout.js'
 import type { ReplayStore } from './stores/types.js'
 import type { SseResult, SseSource, SseStream } from './stream.js'
 
@@ -33,6 +33,14 @@ export interface SseReply<Item = SseItem> {
    * be done, then delivers live events. Resolves once the client is live; never rejects.
    */
   subscribe: SubscribeFunction
+  /**
+   * Subscribes this client to several streams over this one response, each under a topic
+   * name: `event: <topic>.<event>`, and an `id:` that holds every topic's position, so the
+   * browser's own reconnect resumes each topic (or sends it its reset notice). Rejects before
+   * any byte is sent for a topic the client may not read (403) or that is not in the map
+   * (404); once the stream has started it never rejects.
+   */
+  subscribeTopics: SubscribeTopicsFunction
   /** The client's `Last-Event-ID` (header, else the query parameter), UTF-8 decoded; undefined when absent or invalid. */
   readonly lastEventId: string | undefined
   /**

@@ -9,7 +9,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const lib = join(root, 'lib')
 
 // The modules the package exports and the plugin that wires the layers: they may import anything.
-const ENTRY = new Set(['index.ts', 'plugin.ts', 'sse-api.ts', 'fastify-augment.ts', 'typed-route.ts', 'testing.ts', 'client.ts'])
+const ENTRY = new Set(['index.ts', 'plugin.ts', 'sse-api.ts', 'fastify-augment.ts', 'typed-route.ts', 'testing.ts', 'client.ts', 'client-share.ts'])
 // What each layer may import, itself included.
 const ALLOWED = {
   core: ['core'],
@@ -123,4 +123,16 @@ t.test('docs/architecture.md lists every module of lib/, and only those', async 
     const heading = doc.slice(section + 5, doc.indexOf('\n', section + 1))
     t.ok(heading.startsWith(layerOf(file) + ' '), `${file} is listed under its layer (${layerOf(file)}), not "${heading}"`)
   }
+})
+
+t.test('the browser client loads only browser code: its value imports stay within client.ts and client-share.ts', async (t) => {
+  const BROWSER = ['client.ts', 'client-share.ts']
+  for (const file of BROWSER) {
+    const source = readFileSync(join(lib, file), 'utf8')
+    // Type-only imports and re-exports vanish from the built file; anything else is loaded.
+    const loaded = [...source.matchAll(/^\s*(?:import|export)\s(?!type\s)(?:[^'";]*?\sfrom\s*)?'([^']+)'/gm)]
+      .map((match) => match[1].startsWith('.') ? posix.normalize(posix.join(posix.dirname(file), match[1])).replace(/\.js$/, '.ts') : match[1])
+    t.same(loaded.filter((module) => !BROWSER.includes(module)), [], `${file} loads nothing else`)
+  }
+  t.same(importsOf('client-share.ts', readFileSync(join(lib, 'client-share.ts'), 'utf8')), [], 'client-share.ts imports nothing at all')
 })

@@ -1,5 +1,7 @@
 import { test } from 'tap'
 import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { Type } from '@sinclair/typebox'
 import { EventSource } from 'undici'
@@ -105,17 +107,24 @@ test('a custom parse and the missing-EventSource error', async (t) => {
   t.match(err?.message, /no EventSource/)
 })
 
-test('the client build loads nothing: no server code, no TypeBox', async (t) => {
+test('the client build loads nothing but its sibling that shares a connection across tabs: no server code, no TypeBox', async (t) => {
   const require = createRequire(import.meta.url)
   for (const condition of ['import', 'require']) {
     const file = condition === 'import'
-      ? new URL(import.meta.resolve('fastify-typed-sse/client'))
+      ? fileURLToPath(import.meta.resolve('fastify-typed-sse/client'))
       : require.resolve('fastify-typed-sse/client')
     const code = readFileSync(file, 'utf8')
-    t.notMatch(code, /^\s*import[\s{*]/m, `${condition}: no import statement`)
+    const loads = condition === 'import'
+      ? [...code.matchAll(/^\s*import\s[^'"]*['"]([^'"]+)['"]/gm)].map((match) => match[1])
+      : [...code.matchAll(/\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g)].map((match) => match[1])
+    t.same(loads, ['./client-share.js'], `${condition}: the client loads only its sibling`)
     t.notMatch(code, /\bimport\s*\(/, `${condition}: no dynamic import`)
-    t.notMatch(code, /\brequire\s*\(/, `${condition}: no require`)
     t.match(code, /createSseClient/, `${condition}: it is the client file`)
+    const share = readFileSync(join(dirname(file), 'client-share.js'), 'utf8')
+    t.notMatch(share, /^\s*import[\s{*]/m, `${condition}: the sibling has no import statement`)
+    t.notMatch(share, /\bimport\s*\(/, `${condition}: the sibling has no dynamic import`)
+    t.notMatch(share, /\brequire\s*\(/, `${condition}: the sibling has no require`)
+    t.match(share, /sharedEventSource/, `${condition}: it is the sharing file`)
   }
   t.equal(typeof require('fastify-typed-sse/client').createSseClient, 'function', 'require() loads it too')
 })

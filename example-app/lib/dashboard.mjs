@@ -32,6 +32,7 @@ export function dashboardRoutes (app, { state, replay, publishIntervalMs }) {
   })
 
   if (publishIntervalMs > 0) simulate(app, publish, publishIntervalMs)
+  return stream
 }
 
 /** A stand-in for real telemetry: random-walk metrics, with an occasional status change or alert. */

@@ -39,4 +39,5 @@ export function notificationRoutes (app, { sessions }) {
     const stored = await inbox.publish({ event: 'note', data: { from: request.user, text, at: Date.now() } }, { key: to })
     return reply.code(201).send({ id: stored.id })
   })
+  return inbox
 }

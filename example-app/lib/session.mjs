@@ -29,6 +29,10 @@ export function sessions (secret = randomBytes(32)) {
       if (user === undefined) return reply.code(401).send({ error: 'Unauthorized', message: 'log in first' })
       request.user = user
     },
+    /** preHandler: the user when logged in, else null; never refuses (each topic authorizes on its own). */
+    async identify (request) {
+      request.user = userOf(request) ?? null
+    },
     login (reply, name) {
       reply.header('set-cookie', `${COOKIE}=${name}.${sign(name)}; Path=/; HttpOnly; SameSite=Lax`)
     },

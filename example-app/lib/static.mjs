@@ -1,7 +1,7 @@
 // Serves the pages and their modules from one directory, plus the package's browser client,
 // so the demo needs no bundler and no static-file dependency.
 import { readFile } from 'node:fs/promises'
-import { extname, join, resolve, sep } from 'node:path'
+import { dirname, extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const TYPES = {
@@ -13,8 +13,10 @@ const TYPES = {
   '.ico': 'image/x-icon'
 }
 
-// The built browser client, exactly what an application would bundle: it imports nothing.
+// The built browser client, exactly what an application would bundle: it imports only its
+// sibling that shares one connection across tabs, served beside it.
 const CLIENT = fileURLToPath(import.meta.resolve('fastify-typed-sse/client'))
+const CLIENT_SHARE = join(dirname(CLIENT), 'client-share.js')
 
 export function serveStatic (app, root) {
   const base = resolve(root)
@@ -40,6 +42,7 @@ export function serveStatic (app, root) {
   }
 
   app.get('/vendor/fastify-typed-sse/client.js', (request, reply) => send(request, reply, CLIENT))
+  app.get('/vendor/fastify-typed-sse/client-share.js', (request, reply) => send(request, reply, CLIENT_SHARE))
   // The pages name their icon; this is for what a browser asks by itself (a JSON response opened in a tab).
   app.get('/favicon.ico', (request, reply) => reply.redirect('/favicon.svg', 301))
   app.get('/*', (request, reply) => {

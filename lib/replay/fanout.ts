@@ -10,6 +10,9 @@ import type { ReplayStore, StoredEvent } from '../stores/types.js'
 import type { Runtime } from '../runtime.js'
 import { claim, open, type StreamState } from '../stream.js'
 import { checkSubscribeOptions, Subscriber, type SubscriberDeps } from './subscriber.js'
+import { planTopics, startsOf, TopicSet, type Planned, type SubscribeTopicsOptions, type TopicMap } from './topic-set.js'
+import { MAX_CURSOR_BYTES } from './cursor.js'
+import { readLastEventId } from '../last-event-id.js'
 
 /**
  * The replay and fan-out half of `fastify.sse`. `Provider` is the instance's type provider:
@@ -37,6 +40,9 @@ export interface SseFanout<Provider = unknown> {
   /** The replay store in use. */
   readonly store: ReplayStore
 }
+
+/** Starts one stream carrying several replay streams; see `reply.sse.subscribeTopics`. */
+export type SubscribeTopicsFunction = <Topics extends TopicMap>(topics: Topics, options?: SubscribeTopicsOptions) => Promise<void>
 
 /** Starts a live + replay stream on `reply`; see `reply.sse.subscribe`. */
 export type SubscribeFunction = <Events extends EventMap = EventMap, Provider = unknown>(
@@ -136,6 +142,28 @@ export class Fanout implements SseFanout {
     const subscriber = new Subscriber(conn, this.subscriberDeps, extras)
     conn.onEnd(subscriber)
     return subscriber.start(topic, key, state.lastEventId, head)
+  }
+
+  /**
+   * `reply.sse.subscribeTopics()`. Rejects before any byte is sent (an unknown topic 404, a
+   * forbidden one 403, a mistake in the map 500), so a handler returning it answers with
+   * Fastify's JSON error; once the stream has started it never rejects.
+   */
+  async subscribeTopics (reply: FastifyReply, state: StreamState, map: TopicMap, options: SubscribeTopicsOptions | undefined): Promise<void> {
+    const request = reply.request
+    const planned = await planTopics(request, map, options, (target) => this.topics.resolve(target))
+    claim(reply, state)
+    // The composite cursor is longer than one stream's id: read again under its own bound.
+    const cursor = state.lastEventId.status === 'absent'
+      ? state.lastEventId
+      : readLastEventId(request, { query: this.runtime.options.lastEventIdQuery, maxLength: MAX_CURSOR_BYTES })
+    const starts = startsOf(planned, cursor)
+    // Read before the response opens, as for one stream: see subscribe().
+    const heads = starts.map((start, i) => start.kind === 'head' ? headNow(this.store, (planned[i] as Planned).key) : null)
+    const set = new TopicSet(open(this.runtime, reply), this.subscriberDeps, planned, starts, reply)
+    if (set.conn.closed) return
+    set.conn.onEnd(set)
+    return set.start(heads)
   }
 
   /** After every stream has ended: release the store subscriptions, and the store if the plugin made it. */

@@ -89,6 +89,13 @@ export class Feed {
   private current: StoredEvent | null = null
   private currentIdOnly: string | null = null
   private currentView: EventView | null = null
+  private currentLabel: string | null = null
+  private currentLabelled = ''
+  /**
+   * What the listeners of a many-topic stream derive from the current event and share (the
+   * frame with its cursor, for every connection whose cursor is the same); cleared with each event.
+   */
+  shared: object | null = null
   private epoch = ''
 
   constructor (private readonly host: FeedHost, readonly key: StreamKey, readonly topic: Topic) {
@@ -153,9 +160,12 @@ export class Feed {
     this.current = event
     this.currentIdOnly = null
     this.currentView = null
+    this.currentLabel = null
+    this.shared = null
     const epoch = epochOf(event.id)
     for (const listener of this.listeners) listener.onLive(item, epoch, chunk)
     this.current = null
+    this.shared = null
   }
 
   /** The feed's copy of an epoch string, so listeners share one. */
@@ -168,6 +178,22 @@ export class Feed {
   idOnly (event: StoredEvent): string {
     if (event !== this.current) return idOnlyFrame(event.id)
     return (this.currentIdOnly ??= idOnlyFrame(event.id))
+  }
+
+  /**
+   * The frame of an event on a many-topic stream, up to its `id:` line (which each connection
+   * writes itself): `event: <label>.<name>` and the data lines, made once per event and label.
+   */
+  labelled (event: StoredEvent, label: string): string {
+    if (event === this.current && label === this.currentLabel) return this.currentLabelled
+    // `label` has no line breaks, and `event.event` passed the framing checks when it was published.
+    const frame = encodeFrame({ event: label + '.' + (event.event ?? 'message') }, event.data)
+    const head = frame.slice(0, -1)
+    if (event === this.current) {
+      this.currentLabel = label
+      this.currentLabelled = head
+    }
+    return head
   }
 
   /** What a filter sees; one per event, so data is parsed once however many listeners filter it. */

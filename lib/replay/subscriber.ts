@@ -59,18 +59,18 @@ export function checkSubscribeOptions (options: SubscribeOptions | undefined): v
  */
 export class Subscriber implements EndListener, FeedListener {
   /** The key's live feed, from start() until the connection ends. */
-  private feed: Feed | null = null
+  protected feed: Feed | null = null
   /** Offset of the last event this connection accounted for (sent, or filtered out). */
-  private lastSent = 0
-  private epoch = ''
-  private pending: LiveItem[] | null = []
+  protected lastSent = 0
+  protected epoch = ''
+  protected pending: LiveItem[] | null = []
   private pendingBytes = 0
   /** Counted in the hub's subscribers: only once live, so metrics never count a client still being positioned. */
-  private counted = false
+  protected counted = false
 
   constructor (
-    private readonly conn: Connection,
-    private readonly deps: SubscriberDeps,
+    protected readonly conn: Connection,
+    protected readonly deps: SubscriberDeps,
     private readonly extras: SubscriberExtras | null
   ) {}
 
@@ -115,10 +115,15 @@ export class Subscriber implements EndListener, FeedListener {
       this.fail(err)
       return
     }
+    this.goLive()
+  }
+
+  /** Writes what waited, and counts this subscriber as live. */
+  protected goLive (): void {
     this.settle()
-    if (!conn.closed && this.feed !== null && !this.counted) {
+    if (!this.conn.closed && this.feed !== null && !this.counted) {
       this.counted = true
-      deps.hub.countLive()
+      this.deps.hub.countLive()
     }
   }
 
@@ -148,18 +153,22 @@ export class Subscriber implements EndListener, FeedListener {
 
   /** The connection ended, for whatever reason (the registry has its own listener). */
   connectionEnded (conn: Connection): void {
+    const feed = this.feed
+    if (feed !== null) countEviction(this.deps.counters, conn, feed.key)
+    this.detach()
+  }
+
+  /** Leaves the feed: the connection is over. */
+  protected detach (): void {
     this.pending = null
     const feed = this.feed
     if (feed === null) return
-    const { deps } = this
-    if (conn.reason === 'overflow' || conn.reason === 'stalled') deps.counters.evictions++
-    if ((conn.reason === 'overflow' || conn.reason === 'stalled') && diagnostics.evict.hasSubscribers) diagnostics.evict.publish({ key: feed.key, reason: conn.reason })
     this.feed = null
-    deps.hub.detach(feed, this, this.counted)
+    this.deps.hub.detach(feed, this, this.counted)
   }
 
   // The feed is set from start() until the connection ends, which is when this is used.
-  private get topic (): Topic {
+  protected get topic (): Topic {
     return (this.feed as Feed).topic
   }
 
@@ -175,15 +184,20 @@ export class Subscriber implements EndListener, FeedListener {
       }
     }
     // A hole, or another epoch: the store decides between filling it and a reset.
-    this.pending = [item]
-    this.pendingBytes = event.data.length
+    this.pending = []
+    this.hold(item)
     this.repair().catch((err: unknown) => this.fail(err))
   }
 
   private async repair (): Promise<void> {
     if (this.feed === null) return
-    await this.catchUp(null)
+    await this.inTurn(() => this.catchUp(null))
     this.settle()
+  }
+
+  /** Runs a replay; a connection carrying several subscribers runs one at a time, so one page is held at once. */
+  protected inTurn (replay: () => Promise<void>): Promise<void> {
+    return replay()
   }
 
   private async resetThenSettle (reason: ResetReason, head: string): Promise<void> {
@@ -192,9 +206,10 @@ export class Subscriber implements EndListener, FeedListener {
   }
 
   /** Writes the live items that waited, in order, with the usual duplicate and hole rules. */
-  private settle (): void {
+  protected settle (): void {
     const items = this.pending
     this.pending = null
+    this.released(this.pendingBytes)
     this.pendingBytes = 0
     if (items === null || this.conn.closed) return
     for (const item of items) {
@@ -213,10 +228,20 @@ export class Subscriber implements EndListener, FeedListener {
   private hold (item: LiveItem): void {
     const pending = this.pending as LiveItem[]
     pending.push(item)
-    if (item.type === 'event') this.pendingBytes += item.event.data.length
+    if (item.type !== 'event') return
+    const bytes = item.event.data.length
+    this.pendingBytes += bytes
     // A client that cannot be positioned before this much piles up reconnects instead.
-    if (this.pendingBytes > this.deps.maxBufferedBytes) this.conn.destroy('overflow')
+    if (this.held(bytes) > this.deps.maxBufferedBytes) this.conn.destroy('overflow')
   }
+
+  /** Bytes of live items waiting on this connection, after `bytes` more. */
+  protected held (bytes: number): number {
+    return this.pendingBytes
+  }
+
+  /** Live items of `bytes` stopped waiting. */
+  protected released (bytes: number): void {}
 
   /**
    * Writes the stored events after the cursor, page by page, each page bounded in count and
@@ -227,7 +252,7 @@ export class Subscriber implements EndListener, FeedListener {
    * `reported` is the client's own cursor for a resume, null when positioning from a head or
    * repairing a hole.
    */
-  private async catchUp (reported: string | null): Promise<void> {
+  protected async catchUp (reported: string | null): Promise<void> {
     const { conn } = this
     const feed = this.feed as Feed
     const { key } = feed
@@ -287,7 +312,7 @@ export class Subscriber implements EndListener, FeedListener {
         return
       }
     }
-    if (skipped !== null) conn.write(idOnlyFrame(skipped.id), false)
+    if (skipped !== null) conn.write(this.idOnlyOf(skipped), false)
     // Live items wait for the client to take the replay, so they do not overflow its queue.
     if (written > 0 && !conn.flush()) await conn.whenWritable()
     if (diagnostics.replay.hasSubscribers && written > 0) diagnostics.replay.publish({ key: this.feed?.key, events: written })
@@ -298,13 +323,33 @@ export class Subscriber implements EndListener, FeedListener {
     const { conn } = this
     const filter = this.extras?.filter ?? null
     if (filter !== null && !this.accepts(filter, event)) {
-      if (live) conn.push(this.feed?.idOnly(event) ?? idOnlyFrame(event.id))
+      if (live) conn.push(this.idOnlyOf(event))
       return false
     }
-    const frame = chunk ?? encodeFrame({ event: event.event, id: event.id }, event.data)
+    const frame = this.frameOf(event, chunk)
     if (live) conn.push(frame)
     else conn.write(frame)
     return true
+  }
+
+  /** The frame of an event; `chunk` is the feed's, shared by every single-stream subscriber. */
+  protected frameOf (event: StoredEvent, chunk: string | undefined): string {
+    return chunk ?? encodeFrame({ event: event.event, id: event.id }, event.data)
+  }
+
+  /** The frame that moves the client past an event it does not receive. */
+  protected idOnlyOf (event: StoredEvent): string {
+    return this.feed?.idOnly(event) ?? idOnlyFrame(event.id)
+  }
+
+  /** The reset notice's frame; the subscriber has moved to `head`. */
+  protected resetFrame (head: string, data: string): string {
+    return encodeFrame({ event: this.topic.resetEvent, id: head }, data)
+  }
+
+  /** The event name of an item sent by an onReset hook. */
+  protected snapshotEvent (event: string | undefined): string | undefined {
+    return event
   }
 
   private accepts (filter: Filter, event: StoredEvent): boolean {
@@ -318,12 +363,22 @@ export class Subscriber implements EndListener, FeedListener {
   }
 
   /** The reset notice, then the application's onReset hook while live items wait. */
-  private async reset (reason: ResetReason, head: string, lastEventId: string | null): Promise<void> {
+  protected async reset (reason: ResetReason, head: string, lastEventId: string | null): Promise<void> {
+    this.notify(reason, head, lastEventId)
+    await this.afterReset(reason, head, lastEventId)
+  }
+
+  /** Writes the reset notice and moves to `head`. */
+  protected notify (reason: ResetReason, head: string, lastEventId: string | null): void {
     this.deps.counters.resets[reason]++
     if (diagnostics.reset.hasSubscribers) diagnostics.reset.publish({ key: this.feed?.key, reason })
     this.moveTo(head)
     const data = JSON.stringify({ reason, lastEventId, head })
-    this.conn.write(encodeFrame({ event: this.topic.resetEvent, id: head }, data))
+    this.conn.write(this.resetFrame(head, data))
+  }
+
+  /** The application's onReset hook, after a notice. */
+  protected async afterReset (reason: ResetReason, head: string, lastEventId: string | null): Promise<void> {
     const hook = this.extras?.onReset ?? null
     const reply = this.extras?.reply ?? null
     if (hook === null || reply === null) return
@@ -345,12 +400,12 @@ export class Subscriber implements EndListener, FeedListener {
   private sendSnapshot (item: SseItem): boolean {
     if (this.conn.closed) return false
     const { event, data } = this.topic.prepare(item)
-    const frame = encodeFrame({ event }, data)
+    const frame = encodeFrame({ event: this.snapshotEvent(event) }, data)
     assertSize(frame, this.deps.maxBufferedBytes)
     return this.conn.push(frame)
   }
 
-  private moveTo (id: string): void {
+  protected moveTo (id: string): void {
     const position = parseEventId(id)
     // A custom store's head can be anything: shown by type unless it is a string, and cut short.
     if (position === undefined) throw new FST_SSE_STORE_MALFORMED('head() or readAfter()', typeof id === 'string' ? JSON.stringify(id.slice(0, 64)) : typeof id)
@@ -360,10 +415,17 @@ export class Subscriber implements EndListener, FeedListener {
   }
 
   /** A store failure while serving this client: it is disconnected and resumes on reconnect. */
-  private fail (err: unknown): void {
+  protected fail (err: unknown): void {
     if (this.conn.closed || this.feed === null) return
     this.deps.counters.storeErrors++
     logSafely(this.deps.log, 'error', { err, key: this.feed?.key }, 'replay store failed while serving a subscriber; disconnecting it')
     this.conn.end('error', this.deps.failFrame())
   }
+}
+
+/** A connection that ended for not reading: counted once, whatever it carried. */
+export function countEviction (counters: Counters, conn: Connection, key: StreamKey): void {
+  if (conn.reason !== 'overflow' && conn.reason !== 'stalled') return
+  counters.evictions++
+  if (diagnostics.evict.hasSubscribers) diagnostics.evict.publish({ key, reason: conn.reason })
 }

@@ -1,10 +1,11 @@
 // Live dashboard. The page loads a snapshot together with the stream position it was taken
-// at and subscribes from that position, so nothing falls in between. After a drop the
-// browser's EventSource resumes on its own with Last-Event-ID; when the server cannot replay
-// (a `reset` notice) the page reloads the snapshot. Updates are idempotent (set a value, add an
+// at and subscribes from that position, so nothing falls in between. Its event stream carries
+// the dashboard and the signed-in user's bell as two topics of one connection. After a drop
+// the browser's EventSource resumes both on its own with Last-Event-ID; when the server cannot
+// replay the dashboard (a `dashboard.reset` notice) the page reloads the snapshot. Updates are idempotent (set a value, add an
 // alert by id), so an event both in a snapshot and on the stream changes nothing.
-import { createSseClient } from '/vendor/fastify-typed-sse/client.js'
 import { api, el, setBadge, showInstance } from './common.js'
+import { pageStream } from './bell.js'
 
 const $ = (id) => document.getElementById(id)
 const MAX_LOG = 500
@@ -41,8 +42,9 @@ async function loadSnapshot () {
 }
 
 function onEvent (event, data, message) {
-  log(event, data, message.lastEventId)
-  $('position').textContent = message.lastEventId
+  // The dashboard's own position, as its stream's ids read (the event's id holds every topic's).
+  log(event, data, message.position)
+  $('position').textContent = message.position
   if (held !== null) held.push({ event, data })
   else {
     apply({ event, data })
@@ -53,7 +55,7 @@ function onEvent (event, data, message) {
 async function onReset ({ reason }, message) {
   resets++
   document.body.dataset.resets = String(resets)
-  $('position').textContent = message.lastEventId
+  $('position').textContent = message.position
   const notice = $('notice')
   notice.hidden = false
   notice.dataset.reason = reason
@@ -85,8 +87,9 @@ async function start () {
   const { head } = await loadSnapshot()
   render()
   $('position').textContent = head
-  // `lastEventId` in the URL serves only the first request; reconnects send the header instead.
-  const client = createSseClient(`/api/dashboard/stream?lastEventId=${encodeURIComponent(head)}`)
+  // `dashboardFrom` places the dashboard at the snapshot on the first request; reconnects send
+  // Last-Event-ID, which names every topic of the stream.
+  const { client } = await pageStream(['dashboard'], `?dashboardFrom=${encodeURIComponent(head)}`)
   client.source.addEventListener('open', () => {
     opens++
     document.body.dataset.opens = String(opens)
@@ -95,8 +98,8 @@ async function start () {
   client.onError((error) => {
     if (error.type === 'connection') setBadge($('connection'), client.source.readyState === 2 ? 'closed' : 'reconnecting')
   })
-  for (const type of ['metric', 'alert', 'status']) client.on(type, (data, message) => onEvent(type, data, message))
-  client.on('reset', onReset)
+  for (const type of ['metric', 'alert', 'status']) client.on('dashboard', type, (data, message) => onEvent(type, data, message))
+  client.onReset('dashboard', onReset)
 }
 
 const publish = (event, data) => api('/api/dashboard/events', { method: 'POST', body: { event, data } })

@@ -1,35 +1,35 @@
-// Per-user notifications over the browser's own EventSource. The page never says whose
-// stream it wants: the server derives it from the session cookie (sent with the request, as
-// for any same-origin request), so the page cannot ask for someone else's.
+// Per-user notifications. The page never says whose notes it wants: the server derives the
+// inbox from the session cookie (sent with the request, as for any same-origin request), so
+// the page cannot ask for someone else's. They arrive as the `bell` topic of the page's one
+// event stream, the same one that feeds the header's bell.
 import { api, el, setBadge, showInstance } from './common.js'
+import { pageStream } from './bell.js'
 
 const $ = (id) => document.getElementById(id)
 let source = null
 
 async function main () {
-  const { signedIn, user } = await api('/api/session')
-  $('login').hidden = signedIn
-  $('inbox').hidden = !signedIn
-  if (signedIn) open(user)
+  const { client, user } = await pageStream([])
+  $('login').hidden = user !== null
+  $('inbox').hidden = user === null
+  if (user !== null) open(client, user)
   else $('name').focus()
 }
 
-function open (user) {
+function open (client, user) {
   $('user').textContent = user
   document.body.dataset.user = user
-  source = new EventSource('/api/notifications/stream')
+  source = client.source
   source.addEventListener('open', () => setBadge($('connection'), 'live'))
   source.addEventListener('error', () => setBadge($('connection'), source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting'))
-  source.addEventListener('note', (message) => {
-    const note = JSON.parse(message.data)
+  client.on('bell', 'note', (note, message) => {
     $('empty').hidden = true
-    $('notes').append(el('li', { 'data-id': message.lastEventId, 'data-from': note.from, 'data-text': note.text },
+    $('notes').append(el('li', { 'data-id': message.position, 'data-from': note.from, 'data-text': note.text },
       el('span', { class: 'from' }, note.from), note.text,
       el('span', { class: 'muted' }, ` · ${new Date(note.at).toLocaleTimeString()}`)))
   })
   // Only after a long absence: the notes in between are gone from the replay buffer.
-  source.addEventListener('reset', (message) => {
-    const { reason } = JSON.parse(message.data)
+  client.onReset('bell', ({ reason }) => {
     $('notice').hidden = false
     $('notice').dataset.reason = reason
     $('notice').textContent = `Some notifications could not be replayed (${reason}).`
