@@ -87,6 +87,24 @@ export class Connection {
     // connection would cost more than the entry, and idle subscribers are mostly this object.
     connectionOf.set(res, this)
     res.on('close', onResponseClose)
+    // A pipelined request's response waits behind the ones before it on its socket, and Node
+    // never says 'close' on a response still waiting when that socket closes: the socket does.
+    const socket = queuedOn(res)
+    if (socket !== null) {
+      this.flags |= QUEUED
+      let waiting = waitingOn.get(socket)
+      if (waiting === undefined) {
+        waitingOn.set(socket, (waiting = new Set()))
+        socket.on('close', onQueuedSocketClose)
+      }
+      waiting.add(this)
+    }
+  }
+
+  /** Whether the client is already gone: the response destroyed, or the socket it waits for closed. */
+  get gone (): boolean {
+    if (this.res.destroyed) return true
+    return (this.flags & QUEUED) !== 0 && (queuedOn(this.res)?.destroyed ?? false)
   }
 
   /** Aborted the moment the stream ends, for any reason. */
@@ -280,6 +298,7 @@ export class Connection {
     this.reason = reason
     this.batch = ''
     this.res.off('close', onResponseClose)
+    if ((this.flags & QUEUED) !== 0) stopWaiting(this)
     this.controller?.abort(ENDED)
     this.drained()
     connectionOf.delete(this.res)
@@ -308,6 +327,34 @@ function onDrain (this: DrainSource): void {
 const SCHEDULED = 1
 const WROTE = 2
 const CHUNKS = 4
+// The response was queued behind another on its socket when the stream opened.
+const QUEUED = 8
+
+// The connections whose responses wait behind another one on each socket: several pipelined
+// streams can wait on one socket, and one shared listener tells them all when it closes.
+const waitingOn = new WeakMap<Socket, Set<Connection>>()
+
+/** The socket a node:http response is queued on, behind another response; null when it has its socket (or is not node:http). */
+function queuedOn (res: RawResponse): Socket | null {
+  if (!(res instanceof ServerResponse) || res.socket !== null) return null
+  const socket = res.req?.socket
+  return socket instanceof Socket ? socket : null
+}
+
+function onQueuedSocketClose (this: Socket): void {
+  const waiting = waitingOn.get(this)
+  waitingOn.delete(this)
+  if (waiting !== undefined) for (const conn of waiting) conn.closedByClient()
+}
+
+function stopWaiting (conn: Connection): void {
+  const socket = (conn.res as unknown as ServerResponse).req?.socket
+  if (!(socket instanceof Socket)) return
+  const waiting = waitingOn.get(socket)
+  if (waiting === undefined || !waiting.delete(conn) || waiting.size > 0) return
+  waitingOn.delete(socket)
+  socket.off('close', onQueuedSocketClose)
+}
 
 const nodeWrite = ServerResponse.prototype.write
 

@@ -232,7 +232,7 @@ export function open (runtime: Runtime, reply: FastifyReply, controller?: AbortC
   // The opening frame follows at the end of the tick, so clients and `inject({ payloadAsStream })`
   // see the stream at once instead of waiting for the first event.
   conn.write(options.openFrame, false)
-  if (res.destroyed) {
+  if (conn.gone) {
     conn.destroy('client')
     return conn
   }
