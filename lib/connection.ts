@@ -7,6 +7,7 @@ export interface RawResponse {
   end: () => unknown
   destroy: () => unknown
   readonly writableLength: number
+  readonly writableEnded: boolean
   readonly destroyed: boolean
   on: (event: 'close' | 'drain', listener: () => void) => unknown
   off: (event: 'close' | 'drain', listener: () => void) => unknown
@@ -165,7 +166,7 @@ export class Connection {
       this.destroy('overflow')
       return false
     }
-    if (this.batch !== '' || this.blocked !== null) return this.write(chunk)
+    if (this.batch !== '' || this.blocked !== null) return !this.abandoned() && this.write(chunk)
     // Nothing waits before it: written at once. A push is mostly one event to each of many
     // connections (a publish), and this way each leaves within the publish's own pass, as in a
     // plain loop of writes, instead of in a second pass at the end of the tick. What follows in
@@ -208,17 +209,31 @@ export class Connection {
 
   /** Hands text to the response; false (and blocked until 'drain') when the client is not keeping up. */
   private send (text: string): boolean {
-    const chunks = (this.flags & CHUNKS) !== 0
-    if (chunks ? writeChunk(this.res as unknown as ServerResponse, text) : this.res.write(text)) return true
+    const res = this.res
+    if (this.abandoned()) return false
+    const chunks = (this.flags & CHUNKS) !== 0 && !corkedByApp(res as unknown as ServerResponse)
+    if (chunks ? writeChunk(res as unknown as ServerResponse, text) : res.write(text)) return true
     if (this.blocked === null) {
       // A chunk written to the socket is drained by the socket: the response says 'drain' only
       // after a write of its own was refused.
-      const source: DrainSource = (chunks ? (this.res as unknown as ServerResponse).socket : null) ?? this.res
+      const source: DrainSource = (chunks ? (res as unknown as ServerResponse).socket : null) ?? res
       this.blocked = new Blocked(source)
-      if (source !== this.res) connectionOf.set(source, this)
+      if (source !== res) connectionOf.set(source, this)
       source.on('drain', onDrain)
     }
     return false
+  }
+
+  /**
+   * The application may end or destroy the response itself (`reply.raw.end()`): nothing is
+   * written after that, neither past the last chunk nor into whatever response comes next on a
+   * kept-alive socket, and the stream ends as the application asked. True when it did.
+   */
+  private abandoned (): boolean {
+    const res = this.res
+    if (!res.writableEnded && !res.destroyed) return false
+    this.finish(res.destroyed ? 'client' : 'end')
+    return true
   }
 
   /** Resolves when the client can take more data, or the stream has ended. Never hangs. */
@@ -392,6 +407,32 @@ function writeChunk (res: ServerResponse, text: string): boolean {
   process.nextTick(uncork, socket)
   return ok
 }
+
+/**
+ * Whether the application corked the response and its writes wait in the response itself
+ * (Node 24 keeps a corked chunked response's writes in its own buffer until uncork(): a chunk
+ * written to the socket meanwhile would overtake them, so the stream writes through the
+ * response while it is corked). Older Node versions cork the socket, where order is kept.
+ */
+function corkedByApp (res: ServerResponse): boolean {
+  return RESPONSE_BUFFERS_CORKED && res.writableCorked !== 0
+}
+
+/**
+ * Whether this Node's responses buffer their own corked writes. Those count only their own corks
+ * in `writableCorked`; older versions cork the socket and report the socket's count, which a
+ * response given a corked stand-in socket shows. Errs toward true: writing through a corked
+ * response is always in order, only slower.
+ */
+const RESPONSE_BUFFERS_CORKED = ((): boolean => {
+  try {
+    const probe = new ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as never)
+    Object.defineProperty(probe, 'socket', { value: { writableCorked: 1 } })
+    return probe.writableCorked === 0
+  } catch {
+    return true
+  }
+})()
 
 function uncork (socket: Socket): void {
   socket.uncork()
