@@ -234,6 +234,8 @@ export function open (runtime: Runtime, reply: FastifyReply, controller?: AbortC
   conn.write(options.openFrame, false)
   if (conn.gone) {
     conn.destroy('client')
+    // Never registered: the cap slot taken for it is given back here.
+    registry.unreserve(reply)
     return conn
   }
   registry.add(conn, reply)
