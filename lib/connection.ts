@@ -24,11 +24,22 @@ export type EndReason =
   | 'lifetime' // maxConnectionMs elapsed: the client reconnects and resumes
   | 'expired' // the application's reply.sse.expireAt() was reached
   | 'limit' // over maxStreams or maxStreamsPerKey: told to come back later
+  | 'budget' // over maxTotalBufferedBytes, summed over every slow client, and this one was furthest behind
 
 export interface ConnectionLimits {
   heartbeatMs: number // 0 = off
   stallTimeoutMs: number // 0 = off
   maxBufferedBytes: number
+  /** Told about every client whose writes are refused, and when it caught up or ended. */
+  budget?: QueueBudget | null
+}
+
+/** What bounds the bytes queued to every slow client together (see budget.ts). */
+export interface QueueBudget {
+  /** `conn`'s write of `bytes` was refused: they wait in its queue. */
+  grew: (conn: Connection, bytes: number) => void
+  /** `conn` caught up, or ended. */
+  drained: (conn: Connection) => void
 }
 
 /**
@@ -221,6 +232,8 @@ export class Connection {
       if (source !== res) connectionOf.set(source, this)
       source.on('drain', onDrain)
     }
+    // Last: the budget may end this very connection.
+    this.limits.budget?.grew(this, text.length)
     return false
   }
 
@@ -296,6 +309,7 @@ export class Connection {
     const blocked = this.blocked
     if (blocked === null) return
     this.blocked = null
+    this.limits.budget?.drained(this)
     const source = blocked.source
     source.off('drain', onDrain)
     if (source !== this.res) connectionOf.delete(source)

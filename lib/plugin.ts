@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { Budget } from './budget.js'
 import { encodeItem, type ItemEncoder } from './encode.js'
 import { checkStore, Fanout, type SubscribeFunction } from './replay/fanout.js'
 import { FST_SSE_INVALID_EXPIRY, FST_SSE_INVALID_KEY, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
@@ -55,9 +56,12 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
     now: options.now
   })
   const defaultEncoder: ItemEncoder = (item, maxBytes) => encodeItem(item, options.serializer, maxBytes)
+  const budget = new Budget(options.maxTotalBufferedBytes)
   const runtime: Runtime = {
     options,
     registry,
+    budget,
+    limits: { heartbeatMs: options.heartbeatMs, stallTimeoutMs: options.stallTimeoutMs, maxBufferedBytes: options.maxBufferedBytes, budget },
     closing: false,
     encoderFor: (request) => {
       const route = routeOf(request)

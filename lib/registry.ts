@@ -84,7 +84,7 @@ export class Registry implements EndListener {
   readonly limits: Limits
   readonly now: () => number
   /** Streams ended, by reason. */
-  readonly ended: Record<EndReason, number> = { end: 0, client: 0, error: 0, shutdown: 0, stalled: 0, overflow: 0, lifetime: 0, expired: 0, limit: 0 }
+  readonly ended: Record<EndReason, number> = { end: 0, client: 0, error: 0, shutdown: 0, stalled: 0, overflow: 0, lifetime: 0, expired: 0, limit: 0, budget: 0 }
   opened = 0
   // Tracked streams with a deadline: the timer must run for them even without heartbeats.
   private deadlines = 0

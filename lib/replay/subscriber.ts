@@ -152,8 +152,11 @@ export class Subscriber implements EndListener, FeedListener {
     const feed = this.feed
     if (feed === null) return
     const { deps } = this
-    if (conn.reason === 'overflow' || conn.reason === 'stalled') deps.counters.evictions++
-    if ((conn.reason === 'overflow' || conn.reason === 'stalled') && diagnostics.evict.hasSubscribers) diagnostics.evict.publish({ key: feed.key, reason: conn.reason })
+    const reason = conn.reason
+    if (reason === 'overflow' || reason === 'stalled' || reason === 'budget') {
+      deps.counters.evictions++
+      if (diagnostics.evict.hasSubscribers) diagnostics.evict.publish({ key: feed.key, reason })
+    }
     this.feed = null
     deps.hub.detach(feed, this, this.counted)
   }
