@@ -293,8 +293,14 @@ export class Connection {
     if (this.reason !== undefined) return
     if (last) this.batch += last
     this.flush()
+    const behind = this.blocked !== null
     this.finish(reason)
     this.res.end()
+    // A client behind still holds its queue once the stream is over, and nothing watches it any
+    // more: one that has not taken it all within stallTimeoutMs is dropped, as it would have been
+    // while the stream was open.
+    const { stallTimeoutMs } = this.limits
+    if (behind && stallTimeoutMs > 0 && !this.res.destroyed) setTimeout(dropUnfinished, stallTimeoutMs, this.res).unref()
   }
 
   /** Drops the connection at once (the client sees a network error and reconnects). */
@@ -347,6 +353,10 @@ const connectionOf = new WeakMap<object, Connection>()
 
 function onResponseClose (this: RawResponse): void {
   connectionOf.get(this)?.closedByClient()
+}
+
+function dropUnfinished (res: RawResponse): void {
+  if (!(res as unknown as { writableFinished?: boolean }).writableFinished) res.destroy()
 }
 
 function onDrain (this: DrainSource): void {

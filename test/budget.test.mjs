@@ -164,3 +164,27 @@ test('pushed streams and shutdown: within the budget, and close() does not wait 
   await until(() => queued() === 0, 'nothing left queued')
   for (const c of slow) c.socket.destroy()
 })
+
+test('a stream that ends while its client is behind does not hold the queue past stallTimeoutMs', async (t) => {
+  failOnEscapes(t)
+  const app = await build(t, { maxBufferedBytes: 64 * MiB, heartbeatMs: false, stallTimeoutMs: 200 })
+  let stream, res
+  app.get('/push', (request, reply) => {
+    res = reply.raw
+    stream = reply.sse.open()
+    return stream.done
+  })
+  const port = await listen(app)
+  const client = neverReads(port, '/push', 0)
+  await until(() => stream !== undefined, 'the stream open')
+  // Far more than the kernel takes: the rest waits in the response's queue.
+  for (let i = 0; i < 400 && res.writableLength < 2 * MiB; i++) {
+    stream.send({ data: EVENT })
+    await turn()
+  }
+  t.ok(res.writableLength >= 2 * MiB, 'the client is behind')
+  stream.close()
+  t.equal((await stream.done).reason, 'end')
+  await until(() => res.destroyed, 'the response dropped once stallTimeoutMs passed')
+  client.socket.destroy()
+})
