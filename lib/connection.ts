@@ -7,6 +7,7 @@ export interface RawResponse {
   end: () => unknown
   destroy: () => unknown
   readonly writableLength: number
+  readonly writableEnded: boolean
   readonly destroyed: boolean
   on: (event: 'close' | 'drain', listener: () => void) => unknown
   off: (event: 'close' | 'drain', listener: () => void) => unknown
@@ -23,11 +24,22 @@ export type EndReason =
   | 'lifetime' // maxConnectionMs elapsed: the client reconnects and resumes
   | 'expired' // the application's reply.sse.expireAt() was reached
   | 'limit' // over maxStreams or maxStreamsPerKey: told to come back later
+  | 'budget' // over maxTotalBufferedBytes, summed over every slow client, and this one was furthest behind
 
 export interface ConnectionLimits {
   heartbeatMs: number // 0 = off
   stallTimeoutMs: number // 0 = off
   maxBufferedBytes: number
+  /** Told about every client whose writes are refused, and when it caught up or ended. */
+  budget?: QueueBudget | null
+}
+
+/** What bounds the bytes queued to every slow client together (see budget.ts). */
+export interface QueueBudget {
+  /** `conn`'s write of `bytes` was refused: they wait in its queue. */
+  grew: (conn: Connection, bytes: number) => void
+  /** `conn` caught up, or ended. */
+  drained: (conn: Connection) => void
 }
 
 /**
@@ -87,6 +99,24 @@ export class Connection {
     // connection would cost more than the entry, and idle subscribers are mostly this object.
     connectionOf.set(res, this)
     res.on('close', onResponseClose)
+    // A pipelined request's response waits behind the ones before it on its socket, and Node
+    // never says 'close' on a response still waiting when that socket closes: the socket does.
+    const socket = queuedOn(res)
+    if (socket !== null) {
+      this.flags |= QUEUED
+      let waiting = waitingOn.get(socket)
+      if (waiting === undefined) {
+        waitingOn.set(socket, (waiting = new Set()))
+        socket.on('close', onQueuedSocketClose)
+      }
+      waiting.add(this)
+    }
+  }
+
+  /** Whether the client is already gone: the response destroyed, or the socket it waits for closed. */
+  get gone (): boolean {
+    if (this.res.destroyed) return true
+    return (this.flags & QUEUED) !== 0 && (queuedOn(this.res)?.destroyed ?? false)
   }
 
   /** Aborted the moment the stream ends, for any reason. */
@@ -147,7 +177,7 @@ export class Connection {
       this.destroy('overflow')
       return false
     }
-    if (this.batch !== '' || this.blocked !== null) return this.write(chunk)
+    if (this.batch !== '' || this.blocked !== null) return !this.abandoned() && this.write(chunk)
     // Nothing waits before it: written at once. A push is mostly one event to each of many
     // connections (a publish), and this way each leaves within the publish's own pass, as in a
     // plain loop of writes, instead of in a second pass at the end of the tick. What follows in
@@ -190,17 +220,33 @@ export class Connection {
 
   /** Hands text to the response; false (and blocked until 'drain') when the client is not keeping up. */
   private send (text: string): boolean {
-    const chunks = (this.flags & CHUNKS) !== 0
-    if (chunks ? writeChunk(this.res as unknown as ServerResponse, text) : this.res.write(text)) return true
+    const res = this.res
+    if (this.abandoned()) return false
+    const chunks = (this.flags & CHUNKS) !== 0 && !corkedByApp(res as unknown as ServerResponse)
+    if (chunks ? writeChunk(res as unknown as ServerResponse, text) : res.write(text)) return true
     if (this.blocked === null) {
       // A chunk written to the socket is drained by the socket: the response says 'drain' only
       // after a write of its own was refused.
-      const source: DrainSource = (chunks ? (this.res as unknown as ServerResponse).socket : null) ?? this.res
+      const source: DrainSource = (chunks ? (res as unknown as ServerResponse).socket : null) ?? res
       this.blocked = new Blocked(source)
-      if (source !== this.res) connectionOf.set(source, this)
+      if (source !== res) connectionOf.set(source, this)
       source.on('drain', onDrain)
     }
+    // Last: the budget may end this very connection.
+    this.limits.budget?.grew(this, text.length)
     return false
+  }
+
+  /**
+   * The application may end or destroy the response itself (`reply.raw.end()`): nothing is
+   * written after that, neither past the last chunk nor into whatever response comes next on a
+   * kept-alive socket, and the stream ends as the application asked. True when it did.
+   */
+  private abandoned (): boolean {
+    const res = this.res
+    if (!res.writableEnded && !res.destroyed) return false
+    this.finish(res.destroyed ? 'client' : 'end')
+    return true
   }
 
   /** Resolves when the client can take more data, or the stream has ended. Never hangs. */
@@ -247,8 +293,14 @@ export class Connection {
     if (this.reason !== undefined) return
     if (last) this.batch += last
     this.flush()
+    const behind = this.blocked !== null
     this.finish(reason)
     this.res.end()
+    // A client behind still holds its queue once the stream is over, and nothing watches it any
+    // more: one that has not taken it all within stallTimeoutMs is dropped, as it would have been
+    // while the stream was open.
+    const { stallTimeoutMs } = this.limits
+    if (behind && stallTimeoutMs > 0 && !this.res.destroyed) setTimeout(dropUnfinished, stallTimeoutMs, this.res).unref()
   }
 
   /** Drops the connection at once (the client sees a network error and reconnects). */
@@ -263,6 +315,7 @@ export class Connection {
     const blocked = this.blocked
     if (blocked === null) return
     this.blocked = null
+    this.limits.budget?.drained(this)
     const source = blocked.source
     source.off('drain', onDrain)
     if (source !== this.res) connectionOf.delete(source)
@@ -280,6 +333,7 @@ export class Connection {
     this.reason = reason
     this.batch = ''
     this.res.off('close', onResponseClose)
+    if ((this.flags & QUEUED) !== 0) stopWaiting(this)
     this.controller?.abort(ENDED)
     this.drained()
     connectionOf.delete(this.res)
@@ -301,6 +355,10 @@ function onResponseClose (this: RawResponse): void {
   connectionOf.get(this)?.closedByClient()
 }
 
+function dropUnfinished (res: RawResponse): void {
+  if (!(res as unknown as { writableFinished?: boolean }).writableFinished) res.destroy()
+}
+
 function onDrain (this: DrainSource): void {
   connectionOf.get(this)?.drained()
 }
@@ -308,6 +366,34 @@ function onDrain (this: DrainSource): void {
 const SCHEDULED = 1
 const WROTE = 2
 const CHUNKS = 4
+// The response was queued behind another on its socket when the stream opened.
+const QUEUED = 8
+
+// The connections whose responses wait behind another one on each socket: several pipelined
+// streams can wait on one socket, and one shared listener tells them all when it closes.
+const waitingOn = new WeakMap<Socket, Set<Connection>>()
+
+/** The socket a node:http response is queued on, behind another response; null when it has its socket (or is not node:http). */
+function queuedOn (res: RawResponse): Socket | null {
+  if (!(res instanceof ServerResponse) || res.socket !== null) return null
+  const socket = res.req?.socket
+  return socket instanceof Socket ? socket : null
+}
+
+function onQueuedSocketClose (this: Socket): void {
+  const waiting = waitingOn.get(this)
+  waitingOn.delete(this)
+  if (waiting !== undefined) for (const conn of waiting) conn.closedByClient()
+}
+
+function stopWaiting (conn: Connection): void {
+  const socket = (conn.res as unknown as ServerResponse).req?.socket
+  if (!(socket instanceof Socket)) return
+  const waiting = waitingOn.get(socket)
+  if (waiting === undefined || !waiting.delete(conn) || waiting.size > 0) return
+  waitingOn.delete(socket)
+  socket.off('close', onQueuedSocketClose)
+}
 
 const nodeWrite = ServerResponse.prototype.write
 
@@ -345,6 +431,32 @@ function writeChunk (res: ServerResponse, text: string): boolean {
   process.nextTick(uncork, socket)
   return ok
 }
+
+/**
+ * Whether the application corked the response and its writes wait in the response itself
+ * (Node 24 keeps a corked chunked response's writes in its own buffer until uncork(): a chunk
+ * written to the socket meanwhile would overtake them, so the stream writes through the
+ * response while it is corked). Older Node versions cork the socket, where order is kept.
+ */
+function corkedByApp (res: ServerResponse): boolean {
+  return RESPONSE_BUFFERS_CORKED && res.writableCorked !== 0
+}
+
+/**
+ * Whether this Node's responses buffer their own corked writes. Those count only their own corks
+ * in `writableCorked`; older versions cork the socket and report the socket's count, which a
+ * response given a corked stand-in socket shows. Errs toward true: writing through a corked
+ * response is always in order, only slower.
+ */
+const RESPONSE_BUFFERS_CORKED = ((): boolean => {
+  try {
+    const probe = new ServerResponse({ method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} } as never)
+    Object.defineProperty(probe, 'socket', { value: { writableCorked: 1 } })
+    return probe.writableCorked === 0
+  } catch {
+    return true
+  }
+})()
 
 function uncork (socket: Socket): void {
   socket.uncork()

@@ -16,6 +16,6 @@ export const diagnostics = {
   replay: dc.channel('fastify-typed-sse:replay'),
   /** `{ key, reason }`: a reset notice was sent. */
   reset: dc.channel('fastify-typed-sse:reset'),
-  /** `{ key, reason }`: a subscriber that did not read was disconnected (`overflow` or `stalled`). */
+  /** `{ key, reason }`: a subscriber that did not read was disconnected (`overflow`, `stalled` or `budget`). */
   evict: dc.channel('fastify-typed-sse:evict')
 }

@@ -2,7 +2,9 @@
  * `Accept` negotiation (RFC 9110 §12.5.1) for the one representation this plugin produces,
  * and the one alternative a dual route offers. A linear scan with no regular expressions: the
  * header is client input and may be huge or malformed. A malformed media range is ignored;
- * a header with no valid range is treated as absent (the client accepts anything).
+ * a header with no valid range is treated as absent (the client accepts anything). Every range
+ * of the header is read, in one pass that keeps none of them: a range late in a long list may
+ * refuse what an earlier one accepted. A header too long to read at all accepts nothing.
  */
 
 /** How a client's `Accept` rates one media type: `q` in thousandths, and how specific the matching range was. */
@@ -28,25 +30,34 @@ export interface MediaType {
 
 export const EVENT_STREAM: MediaType = { type: 'text', subtype: 'event-stream', params: [['charset', 'utf-8']] }
 
-// Past this many bytes the header is not read further: Node itself refuses header blocks over 16 KiB.
+// A longer header is not read: Node itself refuses header blocks over 16 KiB unless told
+// otherwise, and a header that cannot be read whole must not be half believed (its last range
+// may be the one that refuses), so it accepts nothing.
 const MAX_HEADER = 16 * 1024
-// At most this many ranges are kept; a header can list many, a client means a few.
-const MAX_RANGES = 256
 
 const ANY: Rating = { q: 1000, specificity: 0 }
+const NOTHING: Rating = { q: 0, specificity: -1 }
 
 /** Rates `media` against an `Accept` header value (absent, a string, or Node's array form). */
 export function rate (accept: string | string[] | undefined, media: MediaType): Rating {
-  const ranges = parseAccept(accept)
-  if (ranges === null) return ANY
-  let best: Rating = { q: 0, specificity: -1 }
-  for (const range of ranges) {
-    const specificity = matches(range, media)
-    if (specificity > best.specificity || (specificity === best.specificity && specificity >= 0 && range.q > best.q)) {
-      best = { q: range.q, specificity }
+  if (accept === undefined) return ANY
+  const text = Array.isArray(accept) ? accept.join(',') : String(accept)
+  if (text.length > MAX_HEADER) return NOTHING
+  let best: Rating = NOTHING
+  let valid = false
+  const scan = new Scanner(text)
+  while (!scan.done()) {
+    const range = scan.range()
+    if (range !== undefined) {
+      valid = true
+      const specificity = matches(range, media)
+      if (specificity > best.specificity || (specificity === best.specificity && specificity >= 0 && range.q > best.q)) {
+        best = { q: range.q, specificity }
+      }
     }
+    scan.skipToNextElement()
   }
-  return best
+  return valid ? best : ANY
 }
 
 /** True when the client accepts an event stream at all (most specific matching range has q > 0). */
@@ -68,9 +79,11 @@ export function prefersEventStream (accept: string | string[] | undefined, alter
 
 /** Parses a media type such as `application/json`; undefined when it is not one. */
 export function parseMediaType (value: string): MediaType | undefined {
-  const ranges = parseAccept(value)
-  const range = ranges?.[0]
-  if (range === undefined || ranges?.length !== 1) return undefined
+  const scan = new Scanner(value)
+  if (scan.done()) return undefined
+  const range = scan.range()
+  scan.skipToNextElement()
+  if (range === undefined || !scan.done()) return undefined
   const { type, subtype, params } = range
   if (type === '*' || subtype === '*') return undefined
   return { type, subtype, params }
@@ -87,20 +100,6 @@ function matches (range: MediaRange, media: MediaType): number {
     if (!own.some(([n, v]) => n === name && v === value)) return -1
   }
   return 3
-}
-
-/** The valid ranges of the header, or null when it is absent or has none. */
-export function parseAccept (accept: string | string[] | undefined): MediaRange[] | null {
-  if (accept === undefined) return null
-  const text = (Array.isArray(accept) ? accept.join(',') : String(accept)).slice(0, MAX_HEADER)
-  const ranges: MediaRange[] = []
-  const scan = new Scanner(text)
-  while (!scan.done() && ranges.length < MAX_RANGES) {
-    const range = scan.range()
-    if (range !== undefined) ranges.push(range)
-    scan.skipToNextElement()
-  }
-  return ranges.length === 0 ? null : ranges
 }
 
 const TCHAR = new Uint8Array(128)

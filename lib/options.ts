@@ -1,4 +1,5 @@
 import type { DataSerializer, SseItem } from './encode.js'
+import { getHeapStatistics } from 'node:v8'
 import { encodeItem, jsonSerializer } from './encode.js'
 import { FST_SSE_INVALID_OPTION } from './errors.js'
 import type { FastifyRequest } from 'fastify'
@@ -14,6 +15,12 @@ export interface CoreOptions {
   stallTimeoutMs?: number | false
   /** Most bytes waiting for one slow client on pushed streams (fan-out, `open()`) before it is disconnected. Default 1 MiB. */
   maxBufferedBytes?: number
+  /**
+   * Most bytes waiting for every slow client together, in this plugin instance. Over it, the
+   * clients furthest behind are disconnected first (end reason `budget`) until the sum is back
+   * under it. Default: a quarter of the V8 heap limit.
+   */
+  maxTotalBufferedBytes?: number
   /** Largest encoded event; a bigger one ends the stream with an error. Default 1 MiB. */
   maxEventBytes?: number
   /** Serializes non-string `data` on routes without schemas (and on typed routes with `serialize: false`). Default `JSON.stringify`. */
@@ -58,7 +65,7 @@ export interface CoreOptions {
 
 /** Names `register()` accepts; Fastify's own register options pass through it too. */
 const PLUGIN_OPTIONS = [
-  'heartbeatMs', 'retryMs', 'stallTimeoutMs', 'maxBufferedBytes', 'maxEventBytes', 'serializer', 'errorEvent',
+  'heartbeatMs', 'retryMs', 'stallTimeoutMs', 'maxBufferedBytes', 'maxTotalBufferedBytes', 'maxEventBytes', 'serializer', 'errorEvent',
   'shutdownEvent', 'lastEventIdQuery', 'maxLastEventIdLength', 'store', 'maxConnectionMs', 'reconnectMs',
   'maxStreams', 'maxStreamsPerKey', 'streamKey', 'limitRetryMs', 'now',
   'prefix', 'logLevel', 'logSerializers'
@@ -68,6 +75,7 @@ export interface ResolvedOptions {
   heartbeatMs: number
   stallTimeoutMs: number
   maxBufferedBytes: number
+  maxTotalBufferedBytes: number
   maxEventBytes: number
   serializer: DataSerializer
   errorEvent: false | ((error: Error) => SseItem)
@@ -115,6 +123,7 @@ export function resolveOptions (options: CoreOptions = {}): ResolvedOptions {
     heartbeatMs: intervalOption(options.heartbeatMs, 'heartbeatMs', 15_000, pluginOption),
     stallTimeoutMs: intervalOption(options.stallTimeoutMs, 'stallTimeoutMs', 30_000, pluginOption),
     maxBufferedBytes: integerOption(options.maxBufferedBytes, 'maxBufferedBytes', 1, MiB, pluginOption),
+    maxTotalBufferedBytes: integerOption(options.maxTotalBufferedBytes, 'maxTotalBufferedBytes', 1, Math.floor(getHeapStatistics().heap_size_limit / 4), pluginOption),
     maxEventBytes: integerOption(options.maxEventBytes, 'maxEventBytes', 1, MiB, pluginOption),
     serializer,
     errorEvent,

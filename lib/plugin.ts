@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { Budget } from './budget.js'
 import { encodeItem, type ItemEncoder } from './encode.js'
 import { checkStore, Fanout, type SubscribeFunction, type SubscribeTopicsFunction } from './replay/fanout.js'
 import { FST_SSE_INVALID_EXPIRY, FST_SSE_INVALID_KEY, FST_SSE_NOT_ACCEPTABLE } from './errors.js'
@@ -55,9 +56,12 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
     now: options.now
   })
   const defaultEncoder: ItemEncoder = (item, maxBytes) => encodeItem(item, options.serializer, maxBytes)
+  const budget = new Budget(options.maxTotalBufferedBytes)
   const runtime: Runtime = {
     options,
     registry,
+    budget,
+    limits: { heartbeatMs: options.heartbeatMs, stallTimeoutMs: options.stallTimeoutMs, maxBufferedBytes: options.maxBufferedBytes, budget },
     closing: false,
     encoderFor: (request) => {
       const route = routeOf(request)
@@ -156,21 +160,26 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
   })
   const api = Object.assign((source: SseSource) => {
     try {
-      // Over a cap the producer is never called: the stream opens only to be told to come back later.
+      // Over a cap, or past its expiry, the producer is never called: the stream opens only to
+      // be told to come back later.
       if (!prepare(ops, reply)) source = []
     } catch (err) {
       // reply.sse() reports every failure through its promise, as streamFrom does.
       return Promise.reject(err)
     }
-    return forget(reply, streamFrom(runtime, reply, state, source))
+    return forget(reply, streamFrom(runtime, reply, state, source).then(undefined, (err: unknown) => {
+      // Failed before the stream opened (the producer threw): its slot is given back.
+      ops.registry.unreserve(reply)
+      throw err
+    }))
   }, {
     open: () => {
       prepare(ops, reply)
-      return forget(reply, openStream(runtime, reply, state))
+      return forget(reply, started(ops, reply, () => openStream(runtime, reply, state)))
     },
     subscribe: ((target, options) => {
       prepare(ops, reply)
-      return forget(reply, fanout.subscribe(reply, state, target as never, options as never))
+      return forget(reply, started(ops, reply, () => fanout.subscribe(reply, state, target as never, options as never)))
     }) as SubscribeFunction,
     subscribeTopics: ((topics, options) => {
       try {
@@ -185,6 +194,16 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
     [kOwner]: reply as FastifyReply
   })
   return Object.setPrototypeOf(api, SseReplyPrototype) as SseReply
+}
+
+/** Runs a start that may throw before its stream opens (an unknown topic, a second start): a slot taken for it is given back. */
+function started<T> (ops: Operations, reply: ReplyWithState, start: () => T): T {
+  try {
+    return start()
+  } catch (err) {
+    ops.registry.unreserve(reply)
+    throw err
+  }
 }
 
 /** A stream started: the reply lets go of its `reply.sse` (see {@link sseReply}) and hands on what the start gave. */
@@ -216,8 +235,9 @@ function isAccepted (request: FastifyRequest): boolean {
 
 /**
  * Runs before a stream starts, on every way to start one: refuses a client that does not
- * accept an event stream, and plans the stream's cap slot and lifetime. False when a cap is
- * already reached (the registry then ends the stream as it opens).
+ * accept an event stream, and plans the stream's lifetime and takes its cap slot, before any
+ * producer runs. False when a cap is reached or the application's expiry has passed (the
+ * registry then ends the stream as it opens, before anything is sent).
  */
 function prepare (ops: Operations, reply: ReplyWithState): boolean {
   const request = reply.request
@@ -232,13 +252,14 @@ function prepare (ops: Operations, reply: ReplyWithState): boolean {
   // A stream with nothing to plan costs no plan: memory per idle stream is what limits a process.
   if (!limited && lifetimeMs === 0 && reply[kPlan] === null) return true
   const plan = (reply[kPlan] ??= newPlan())
-  if (options.maxStreamsPerKey !== Infinity) plan.limitKey = limitKeyOf(options.streamKey, request)
+  if (options.maxStreamsPerKey !== Infinity && !plan.reserved) plan.limitKey = limitKeyOf(options.streamKey, request)
   plan.lifetimeMs = lifetimeMs
-  return ops.registry.limits.admits(plan.limitKey)
+  if (limited && !ops.registry.reserve(plan)) return false
+  return plan.expiresAt > ops.registry.now()
 }
 
 function newPlan (): StreamPlan {
-  return { limitKey: undefined, lifetimeMs: 0, expiresAt: Infinity }
+  return { limitKey: undefined, lifetimeMs: 0, expiresAt: Infinity, reserved: false, refused: false }
 }
 
 function limitKeyOf (streamKey: ((request: FastifyRequest) => string) | undefined, request: FastifyRequest): string {

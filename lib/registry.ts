@@ -26,6 +26,10 @@ export interface StreamPlan {
   lifetimeMs: number
   /** Clock time at which the application's `expireAt()` ends it; Infinity for never. */
   expiresAt: number
+  /** A cap slot was taken for this reply before its producer ran ({@link Registry.reserve}); the stream takes it over when it opens. */
+  reserved: boolean
+  /** Over a cap when it was checked: the stream opens only to be told to come back later. */
+  refused: boolean
 }
 
 export interface RegistryOptions {
@@ -45,6 +49,12 @@ export interface RegistryOptions {
    * says, so heartbeats, stalls and deadlines can be checked without waiting.
    */
   every?: (periodMs: number, tick: () => void) => () => void
+  /**
+   * Calls `fire` once after `delayMs`; the returned function cancels it. Default: an unref'ed
+   * setTimeout. Expiries set by the application use it, so they end on time rather than at
+   * the shared timer's next tick.
+   */
+  after?: (delayMs: number, fire: () => void) => () => void
 }
 
 /** What the registry tracks beyond the set, for streams that need it. */
@@ -55,6 +65,8 @@ interface Tracked {
   deadlineReason: EndReason
   openedAt: number
   request: FastifyReply['request'] | null
+  // Cancels the one-shot timer of an application's expiry, when one is armed.
+  cancelExpiry: (() => void) | null
 }
 
 // Without heartbeats or stall checks the timer still runs for deadlines, this often.
@@ -72,7 +84,7 @@ export class Registry implements EndListener {
   readonly limits: Limits
   readonly now: () => number
   /** Streams ended, by reason. */
-  readonly ended: Record<EndReason, number> = { end: 0, client: 0, error: 0, shutdown: 0, stalled: 0, overflow: 0, lifetime: 0, expired: 0, limit: 0 }
+  readonly ended: Record<EndReason, number> = { end: 0, client: 0, error: 0, shutdown: 0, stalled: 0, overflow: 0, lifetime: 0, expired: 0, limit: 0, budget: 0 }
   opened = 0
   // Tracked streams with a deadline: the timer must run for them even without heartbeats.
   private deadlines = 0
@@ -80,6 +92,7 @@ export class Registry implements EndListener {
   private stopTimer: (() => void) | undefined
   private readonly periodMs: number
   private readonly every: (periodMs: number, tick: () => void) => () => void
+  private readonly after: (delayMs: number, fire: () => void) => () => void
 
   constructor (private readonly options: RegistryOptions) {
     const { heartbeatMs, stallTimeoutMs } = options
@@ -89,6 +102,7 @@ export class Registry implements EndListener {
     this.limits = new Limits(options.maxStreams, options.maxStreamsPerKey)
     this.now = options.now
     this.every = options.every ?? intervalOf
+    this.after = options.after ?? timeoutOf
   }
 
   get size (): number {
@@ -111,14 +125,18 @@ export class Registry implements EndListener {
         deadline: Infinity,
         deadlineReason: 'lifetime',
         openedAt: this.now(),
-        request: watching && reply !== undefined ? reply.request : null
+        request: watching && reply !== undefined ? reply.request : null,
+        cancelExpiry: null
       }
       this.tracked.set(conn, tracked)
       if (diagnostics.open.hasSubscribers) {
         diagnostics.open.publish({ request: reply?.request, reply, openStreams: this.connections.size })
       }
       if (plan !== undefined) {
-        if (!this.limits.acquire(limitKey)) {
+        if (plan.reserved) {
+          // Taken before the producer ran: handed over to the stream.
+          plan.reserved = false
+        } else if (plan.refused || !this.limits.acquire(limitKey)) {
           conn.end('limit', this.options.limitFrame())
           return
         }
@@ -129,24 +147,68 @@ export class Registry implements EndListener {
           tracked.deadlineReason = 'expired'
         }
         if (tracked.deadline !== Infinity) this.deadlines++
+        if (tracked.deadlineReason === 'expired' && this.armExpiry(conn, tracked)) return
       }
     }
     this.startTimer()
   }
 
-  /** Ends the stream at clock time `at` (an application's `expireAt()` after the stream opened). */
+  /**
+   * Takes the cap slot of a stream about to start, before its producer runs: a burst of
+   * requests over a cap calls no producer beyond it. False (and the plan marked refused) when a
+   * cap is reached. The slot passes to the stream in {@link add}, or back in {@link unreserve}.
+   */
+  reserve (plan: StreamPlan): boolean {
+    if (plan.reserved) return true
+    plan.refused = !this.limits.acquire(plan.limitKey)
+    plan.reserved = !plan.refused
+    return plan.reserved
+  }
+
+  /** Gives back a slot {@link reserve} took for a stream that never opened (its start failed, or its client left first). */
+  unreserve (reply: FastifyReply): void {
+    const plan = (reply as { [kPlan]?: StreamPlan | null })[kPlan]
+    if (plan == null || !plan.reserved) return
+    plan.reserved = false
+    this.limits.release(plan.limitKey)
+  }
+
+  /** Ends the stream at clock time `at` (an application's `expireAt()` after the stream opened); at once when that time has passed. */
   expire (conn: Connection, at: number): void {
     if (conn.closed || !this.connections.has(conn)) return
     let tracked = this.tracked.get(conn)
     if (tracked === undefined) {
-      tracked = { limitKey: undefined, slot: false, deadline: Infinity, deadlineReason: 'expired', openedAt: this.now(), request: null }
+      tracked = { limitKey: undefined, slot: false, deadline: Infinity, deadlineReason: 'expired', openedAt: this.now(), request: null, cancelExpiry: null }
       this.tracked.set(conn, tracked)
     }
     if (at >= tracked.deadline) return
     if (tracked.deadline === Infinity) this.deadlines++
     tracked.deadline = at
     tracked.deadlineReason = 'expired'
+    if (this.armExpiry(conn, tracked)) return
     this.startTimer()
+  }
+
+  /**
+   * An application's expiry: past already, the stream ends now, before anything more is sent
+   * (true); else a one-shot timer ends it on time. Lifetimes stay on the shared timer: they are
+   * jittered by a fifth anyway, and a timer each would cost every stream.
+   */
+  private armExpiry (conn: Connection, tracked: Tracked): boolean {
+    tracked.cancelExpiry?.()
+    tracked.cancelExpiry = null
+    const delay = tracked.deadline - this.now()
+    if (delay <= 0) {
+      conn.end('expired', this.options.reconnectFrame)
+      return true
+    }
+    tracked.cancelExpiry = this.after(Math.ceil(delay), () => {
+      tracked.cancelExpiry = null
+      if (conn.closed || this.tracked.get(conn) !== tracked) return
+      // The clock decides: a timer that fired early (or another clock) is armed again.
+      this.armExpiry(conn, tracked)
+    })
+    return false
   }
 
   connectionEnded (conn: Connection): void {
@@ -157,6 +219,7 @@ export class Registry implements EndListener {
     if (tracked !== undefined) {
       this.tracked.delete(conn)
       if (tracked.deadline !== Infinity) this.deadlines--
+      tracked.cancelExpiry?.()
       if (tracked.slot) this.limits.release(tracked.limitKey)
       if (diagnostics.end.hasSubscribers) {
         diagnostics.end.publish({
@@ -198,6 +261,12 @@ export class Registry implements EndListener {
     if (period === 0) return
     this.stopTimer = this.every(period, () => this.tick())
   }
+}
+
+function timeoutOf (delayMs: number, fire: () => void): () => void {
+  const timer = setTimeout(fire, delayMs)
+  timer.unref()
+  return () => clearTimeout(timer)
 }
 
 function intervalOf (periodMs: number, tick: () => void): () => void {

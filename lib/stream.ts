@@ -220,7 +220,7 @@ export function lastEventIdOf (state: StreamState): string | undefined {
 
 /** Takes over the response, sends the head and the opening frame, and registers the stream. */
 export function open (runtime: Runtime, reply: FastifyReply, controller?: AbortController): Connection {
-  const { options, registry } = runtime
+  const { options, registry, limits } = runtime
   reply.hijack()
   const res = reply.raw
   res.writeHead(reply.statusCode, streamHeaders(reply))
@@ -228,12 +228,14 @@ export function open (runtime: Runtime, reply: FastifyReply, controller?: AbortC
   // as the tree of some twenty small strings it was built from unless it is written alone (the
   // socket write flattens it). That tree was about 600 bytes of every idle subscriber.
   res.flushHeaders()
-  const conn = new Connection(res as unknown as RawResponse, options, performance.now(), controller)
+  const conn = new Connection(res as unknown as RawResponse, limits, performance.now(), controller)
   // The opening frame follows at the end of the tick, so clients and `inject({ payloadAsStream })`
   // see the stream at once instead of waiting for the first event.
   conn.write(options.openFrame, false)
-  if (res.destroyed) {
+  if (conn.gone) {
     conn.destroy('client')
+    // Never registered: the cap slot taken for it is given back here.
+    registry.unreserve(reply)
     return conn
   }
   registry.add(conn, reply)

@@ -112,6 +112,7 @@ export class Fanout implements SseFanout {
       replayedEvents: c.replayedEvents,
       resets: { ...c.resets },
       evictions: c.evictions,
+      bufferedBytes: this.runtime.budget.queued,
       storeErrors: c.storeErrors,
       ...this.runtime.registry.metrics()
     }

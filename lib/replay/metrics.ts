@@ -25,8 +25,10 @@ export interface SseMetrics extends StreamMetrics {
   replayedEvents: number
   /** Reset notices sent, by reason. */
   resets: Record<ResetReason, number>
-  /** Subscribers disconnected for not reading (more than maxBufferedBytes waiting, or stalled). */
+  /** Subscribers disconnected for not reading (more than maxBufferedBytes waiting, stalled, or furthest behind when maxTotalBufferedBytes was reached). */
   evictions: number
+  /** Bytes waiting for clients that are not keeping up, at most (see maxTotalBufferedBytes). Gauge. */
+  bufferedBytes: number
   /** Store calls that failed while serving a subscriber (the subscriber was disconnected and reconnects). */
   storeErrors: number
 }

@@ -425,7 +425,7 @@ export class Subscriber implements EndListener, FeedListener {
 
 /** A connection that ended for not reading: counted once, whatever it carried. */
 export function countEviction (counters: Counters, conn: Connection, key: StreamKey): void {
-  if (conn.reason !== 'overflow' && conn.reason !== 'stalled') return
+  if (conn.reason !== 'overflow' && conn.reason !== 'stalled' && conn.reason !== 'budget') return
   counters.evictions++
   if (diagnostics.evict.hasSubscribers) diagnostics.evict.publish({ key, reason: conn.reason })
 }

@@ -113,7 +113,7 @@ test('lifetime and expiry end a stream with the reconnect block, at their clock 
   clock.advance(50)
   timer.fire()
   t.equal(plain.conn.reason, 'expired', 'expire() arms a deadline on a stream opened without one')
-  t.same(reg.metrics().streamsEnded, { end: 0, client: 0, error: 0, shutdown: 0, stalled: 0, overflow: 0, lifetime: 1, expired: 2, limit: 0 })
+  t.same(reg.metrics().streamsEnded, { end: 0, client: 0, error: 0, shutdown: 0, stalled: 0, overflow: 0, lifetime: 1, expired: 2, limit: 0, budget: 0 })
 })
 
 test('expire() only ever brings a deadline forward', async (t) => {

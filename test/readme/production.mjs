@@ -11,10 +11,12 @@ await app.register(sse, {
   streamKey: (request) => request.session.userId
 })
 
-export const sessions = new Map() // token → { userId, expiresAt }
+export const sessions = new Map() // session id → { userId, expiresAt }
 app.decorateRequest('session', null)
 app.addHook('onRequest', async (request, reply) => {
-  const session = sessions.get(request.query.token)
+  // From a cookie, which EventSource sends, never from the query string: URLs are logged.
+  const id = /(?:^|;\s*)session=([^;]*)/.exec(request.headers.cookie ?? '')?.[1]
+  const session = id === undefined ? undefined : sessions.get(id)
   if (session === undefined || session.expiresAt <= Date.now()) return reply.code(401).send({ error: 'sign in' })
   request.session = session
 })

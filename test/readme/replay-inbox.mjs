@@ -18,7 +18,9 @@ export default async function inbox (app) {
     }
   }))
 
-  app.post('/inbox/:user', async (request) => {
+  // Publishing names the key: check that this sender may write to that user's inbox.
+  app.post('/inbox/:user', async (request, reply) => {
+    if (!(await app.mayWriteTo(request.user, request.params.user))) return reply.code(403).send({ error: 'forbidden' })
     await notes.publish({ event: 'note', data: request.body }, { key: request.params.user })
     return { ok: true }
   })
