@@ -25,7 +25,14 @@ function pointerOf (path: StandardIssue['path']): string {
   return out
 }
 
-function expectationOf (issue: Record<string, unknown>): string {
+function expectationOf (issue: Record<string, unknown>, depth = 0): string {
+  // ArkType's union and intersection errors: their own `expected` is the whole problem, value
+  // included, so each branch's expectation is read instead.
+  const branches = issue.errors
+  if (Array.isArray(branches) && branches.length > 0 && depth < 4 && branches.every((b) => b !== null && typeof b === 'object' && !Array.isArray(b))) {
+    const each = [...new Set(branches.slice(0, 8).map((b) => expectationOf(b, depth + 1).replace(/^expected /, '')))]
+    return `expected ${each.join(issue.code === 'union' ? ' or ' : ' and ')}`
+  }
   // Valibot and ArkType (a getter on ArkType's errors): a description of what the schema wants.
   const expected = readExpected(issue)
   if (typeof expected === 'string' && expected !== '') return `expected ${expected}`
