@@ -44,8 +44,10 @@ async function appIn (t, mode, { provider = true } = {}) {
     { event: 'done', data: { ok: true } }
   ]))
   // A route without events has no transform of ours: without the provider's, its Zod schemas cannot be documented.
-  if (mode !== '2.0' && provider) app.get('/plain/:id', { schema: { params: z.object({ id: z.string() }), response: { 200: z.object({ id: z.string() }) } } },
-    (request) => ({ id: request.params.id }))
+  if (mode !== '2.0' && provider) {
+    app.get('/plain/:id', { schema: { params: z.object({ id: z.string() }), response: { 200: z.object({ id: z.string() }) } } },
+      (request) => ({ id: request.params.id }))
+  }
   await app.ready()
   return app
 }
