@@ -171,7 +171,7 @@ function compileTable (events: EventMap, options: EventOptions, serializer: Data
  * without a JSON Schema form is documented as any JSON value.
  */
 function describe (schema: object): { jsonSchema: object | undefined, documented: object } {
-  if (!isStandardSchema(schema) || schemaKind(schema) !== 'standard-schema') return { jsonSchema: schema, documented: schema }
+  if (schemaKind(schema) !== 'standard-schema') return { jsonSchema: schema, documented: schema }
   const converted = jsonSchemaOf(schema)
   if ('schema' in converted) return { jsonSchema: converted.schema, documented: converted.schema }
   const vendor = String((schema as { '~standard': { vendor: unknown } })['~standard'].vendor)
