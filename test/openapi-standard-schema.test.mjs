@@ -118,3 +118,23 @@ test('TypeBox events next to the Zod provider: the app starts, and the Zod param
   const { events: got } = await injectEvents(app, '/jobs/1')
   t.same(got.map((e) => e.data), ['{"ok":true}'])
 })
+
+test('the route\'s Zod schemas are documented as the provider documents them on its other routes (its OpenAPI 3.0 dialect: nullable)', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
+  await app.register(swagger, { ...swaggerModes['3.0.3'], transform: jsonSchemaTransform })
+  await app.register(sse)
+  const NotFound = z.object({ message: z.string().nullable() })
+  app.get('/jobs/:id', { schema: { params: z.object({ id: z.string() }), response: { 404: NotFound } }, sse: { events: { done: z.object({ ok: z.boolean() }) } } },
+    (request, reply) => reply.sse([]))
+  app.get('/plain/:id', { schema: { params: z.object({ id: z.string() }), response: { 404: NotFound } } }, async () => ({}))
+  await app.ready()
+  const doc = app.swagger()
+  const notFound = (path) => doc.paths[path].get.responses['404'].content['application/json'].schema
+  t.same(notFound('/jobs/{id}').properties.message, { type: 'string', nullable: true })
+  t.same(notFound('/jobs/{id}'), notFound('/plain/{id}'), 'the same as the route without events')
+  t.ok(doc.paths['/jobs/{id}'].get.responses['200'].content['text/event-stream'], 'and the stream is there too')
+  t.equal((await verdict(doc)).valid, true)
+})
