@@ -4,6 +4,7 @@ import Fastify from 'fastify'
 import sse from 'fastify-typed-sse'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildRoutes } from './lib/builds.mjs'
 import { memoryDashboardState, redisDashboardState } from './lib/dashboard-state.mjs'
 import { dashboardRoutes } from './lib/dashboard.mjs'
 import { jobRoutes } from './lib/jobs.mjs'
@@ -44,6 +45,7 @@ export async function buildApp ({
   app.get('/api/info', async () => ({ store: redis === undefined ? 'memory' : 'redis', pid: process.pid }))
 
   jobRoutes(app)
+  await app.register(buildRoutes)
   const dashboard = dashboardRoutes(app, {
     state: redis === undefined ? memoryDashboardState() : redisDashboardState(redis),
     replay: dashboardReplay,

@@ -1,4 +1,4 @@
-import type { StaticOf } from './typed/event-types.js'
+import type { WireOf } from './typed/event-types.js'
 import { canShare, sharedEventSource } from './client-share.js'
 import type { ShareOptions, ShareRole, SharedSource } from './client-share.js'
 
@@ -26,17 +26,21 @@ export interface EventSourceLike {
 export type EventSourceConstructor = new (url: string | URL, init?: { withCredentials?: boolean }) => EventSourceLike
 
 /**
- * The data type of each event, from the server's event map (TypeBox schemas, via
+ * The data type of each event, from the server's event map (TypeBox or Standard Schemas, via
  * `import type`; TypeBox 1.x schemas also need the type provider, as `Provider`) or from a
- * plain map of data types.
+ * plain map of data types. A Standard Schema with transforms gives its output type: what the
+ * server sends.
  */
 export type ClientEventData<Events, Provider = unknown> = {
   // `infer … extends` rather than a plain conditional: TypeScript cannot bound the static type over an unconstrained map otherwise.
-  [Name in keyof Events]: Events[Name] extends infer Schema extends TypeBoxSchema ? StaticOf<Schema, Provider> : Events[Name]
+  [Name in keyof Events]: Events[Name] extends infer Schema extends SchemaType ? WireOf<Schema, Provider> : Events[Name]
 }
 
-/** What marks a TypeBox schema (0.34's phantom `static`, 1.x's `~kind`), as opposed to a plain data type. */
-type TypeBoxSchema = { readonly static: unknown, readonly params: unknown[] } | { readonly '~kind': string }
+/**
+ * What marks a schema (TypeBox 0.34's phantom `static`, 1.x's `~kind`, Standard Schema's
+ * `~standard`), as opposed to a plain data type.
+ */
+type SchemaType = { readonly static: unknown, readonly params: unknown[] } | { readonly '~kind': string } | { readonly '~standard': { readonly version: 1 } }
 
 export type SseClientError =
   /** The connection failed or dropped; EventSource reconnects on its own unless `readyState` is CLOSED (2). */

@@ -7,7 +7,7 @@ export { encodeEvent, type EncodeOptions, type SseItem, type DataSerializer } fr
 export type { SseResult, SseSource, SseStream, SourceContext } from './stream.js'
 export type { EndReason } from './connection.js'
 export * as errors from './errors.js'
-export type { EventMap, EventSchema, StaticOf, TypeBox1NeedsTypeProvider, EventItem, EventData, DeclaredEvent, DefaultEvent, ControlItem, ItemFields } from './typed/event-types.js'
+export type { EventMap, EventSchema, StaticOf, WireOf, TypeBox1NeedsTypeProvider, EventItem, EventData, DeclaredEvent, DefaultEvent, ControlItem, ItemFields } from './typed/event-types.js'
 export type { EventOptions, InvalidItemPolicy } from './typed/event-pipeline.js'
 export type { SseRouteOptions } from './typed/route-options.js'
 export type { SseRouteReply, TypedSseReply, TypedSseHandler, EventsOf, EventsNotInferred, EventGenerator } from './typed-route.js'

@@ -81,7 +81,8 @@ async function fastifyTypedSse (fastify: FastifyInstance, opts: SsePluginOptions
     // `this` is the instance declaring the route: its logger carries that context's bindings.
     // Compiled before the spread: compiling may add to the config (documentation hooks).
     const compiled = compileRoute(sse, runtime, route, this.log)
-    route.config = { ...route.config, [kRoute]: compiled, [kOps]: ops }
+    // Cast: a program that loads @fastify/swagger's types gives the config interface known keys, and symbol keys count as excess.
+    route.config = { ...route.config, [kRoute]: compiled, [kOps]: ops } as typeof route.config
   })
 
   const fanout = new Fanout(runtime, checkStore(opts?.store), fastify.log)

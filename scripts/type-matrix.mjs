@@ -1,6 +1,7 @@
 // Compiles the consumers in types/consumer/ against the built package under every supported
 // setting: module resolution (node16, nodenext, bundler) × skipLibCheck (on, off) × TypeScript
-// (5.9, 7). Each program holds ESM files and CommonJS (.cts) files, one of each per TypeBox line,
+// (5.9, 7). Each program holds ESM files and CommonJS (.cts) files, one of each per TypeBox line
+// and one of each with Standard Schema libraries (Zod, Valibot, ArkType; ArkType in ESM only),
 // so it is also the mixed program (where a declaration that differs between the package's two
 // builds breaks), and a cell's result per module kind and TypeBox line is read from the file an
 // error is in; an error in a declaration file counts against every cell of its program.
@@ -25,11 +26,11 @@ const resolutions = {
   nodenext: { module: 'nodenext', moduleResolution: 'nodenext' },
   bundler: { module: 'preserve', moduleResolution: 'bundler' }
 }
-const files = ['esm-typebox.ts', 'esm-sinclair.ts', 'cjs-typebox.cts', 'cjs-sinclair.cts']
+const files = ['esm-typebox.ts', 'esm-sinclair.ts', 'esm-standard.ts', 'cjs-typebox.cts', 'cjs-sinclair.cts', 'cjs-standard.cts']
 const columns = files.map((file) => ({
   file,
   kind: file.endsWith('.cts') ? 'CJS' : 'ESM',
-  typebox: file.includes('sinclair') ? '0.34' : '1.x'
+  schemas: file.includes('standard') ? 'Standard Schema' : file.includes('sinclair') ? 'TypeBox 0.34' : 'TypeBox 1.x'
 }))
 
 const cells = []
@@ -75,7 +76,7 @@ await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) }, as
 const key = (c) => `${c.resolution} ${c.skipLibCheck} ${c.ts}`
 results.sort((a, b) => cells.findIndex((c) => key(c) === key(a)) - cells.findIndex((c) => key(c) === key(b)))
 let failures = 0
-console.log(`resolution | skipLibCheck | TypeScript | ${columns.map((c) => `${c.kind}, TypeBox ${c.typebox}`).join(' | ')} | mixed program`)
+console.log(`resolution | skipLibCheck | TypeScript | ${columns.map((c) => `${c.kind}, ${c.schemas}`).join(' | ')} | mixed program`)
 console.log(Array(4 + columns.length).fill('---').join('|'))
 for (const r of results) {
   const count = r.result.reduce((n, errors) => n + (errors?.length ?? 0), 0)

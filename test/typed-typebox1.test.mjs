@@ -57,10 +57,10 @@ test('a type-provider route: params and events from the Type of @fastify/type-pr
   t.equal(bad.statusCode, 400, 'the params schema still guards the route')
 })
 
-test('a schema of neither TypeBox line needs validate: false, as before', async (t) => {
+test('a schema of neither TypeBox line nor a Standard Schema needs validate: false, as before', async (t) => {
   const app = await build(t)
   t.throws(() => app.get('/s', { sse: { events: { done: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, (q, r) => r.sse([])),
-    { code: 'FST_SSE_INVALID_SCHEMA', message: /route GET \/s: .*not a TypeBox schema/ })
+    { code: 'FST_SSE_INVALID_SCHEMA', message: /route GET \/s: .*not a TypeBox or Standard Schema/ })
   app.get('/p', { sse: { validate: false, events: { done: { type: 'object', properties: { ok: { type: 'boolean' } } } } } },
     (request, reply) => reply.sse([{ event: 'done', data: { ok: true } }]))
   const { events } = await injectEvents(app, '/p')

@@ -1,4 +1,4 @@
-import type { EventSchema, StaticOf } from '../typed/event-types.js'
+import type { EventSchema, StaticOf, WireOf } from '../typed/event-types.js'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { encodeFrame, type DataSerializer, type SseItem } from '../encode.js'
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_KEY, FST_SSE_INVALID_STREAM_OPTION, FST_SSE_REPLAY_ID } from '../errors.js'
@@ -52,8 +52,8 @@ export interface FilterEvent<Events extends EventMap = EventMap, Provider = unkn
   readonly event: string | undefined
   /** The data as stored (serialized text). */
   readonly text: string
-  /** `text` parsed as JSON (parsed once per event, shared by every connection), or `text` when it is not JSON. */
-  readonly data: string extends keyof Events ? unknown : StaticOf<Events[keyof Events], Provider>
+  /** `text` parsed as JSON (parsed once per event, shared by every connection), or `text` when it is not JSON. What was stored: a Standard Schema's output. */
+  readonly data: string extends keyof Events ? unknown : WireOf<Events[keyof Events], Provider>
 }
 
 /** What an `onReset` hook gets: why the client must resync, and a way to send it a snapshot. */

@@ -4,7 +4,9 @@ import { encodeFrame, encodeItem, encodeJsonFrame, jsonSerializer, type DataSeri
 import { FST_SSE_INVALID_EVENT, FST_SSE_INVALID_PAYLOAD, FST_SSE_UNKNOWN_EVENT } from '../errors.js'
 import type { OptionError } from '../option-checks.js'
 import type { EventMap } from './event-types.js'
-import { compileSerializer } from './serialize.js'
+import { compileSerializer, stringifySerializer, type CompiledSerializer } from './serialize.js'
+import { jsonSchemaOf } from './json-schema-of.js'
+import { isStandardSchema, schemaKind } from './schema-kind.js'
 import { compileCheck, type PayloadCheck } from './validate.js'
 
 export type { EventMap } from './event-types.js'
@@ -52,6 +54,8 @@ export interface EventPipeline {
   encode: ItemEncoder
   /** The same encoder reporting skipped items to `log` (only under `onInvalid: 'skip'`, where there is something to report). */
   encodeWith?: (log: FastifyBaseLogger) => ItemEncoder
+  /** The JSON Schema of each event's data, for documentation (typed pipelines only). */
+  schemas?: Record<string, object>
 }
 
 /** One declared event, compiled. */
@@ -71,40 +75,42 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
   if (onInvalid !== 'error' && onInvalid !== 'skip') {
     throw declaration.invalid(`onInvalid must be 'error' or 'skip', got ${String(onInvalid)}`)
   }
-  const table = compileTable(events, options, serializer, declaration)
+  const { table, schemas } = compileTable(events, options, serializer, declaration)
   const declared = [...table.keys()].join(', ')
 
   // Every payload of a declared event is JSON text, strings included, so a client can parse
   // every event the same way whatever the serialize setting.
-  /** The checked entry of an item's event; throws for an invalid item. Only for items with data. */
-  const checked = (item: SseItem): CompiledEvent => {
+  /** The entry of an item's event; throws for an event the map does not declare. Only for items with data. */
+  const entryOf = (item: SseItem): CompiledEvent => {
     const event = item.event
     const name = event === undefined || event === '' ? MESSAGE : event
     const compiled = table.get(name)
     if (compiled === undefined) throw new FST_SSE_UNKNOWN_EVENT(String(name), declared)
-    const check = compiled.check
-    if (check !== null && !check.test(item.data)) throw check.explain(item.data)
     return compiled
   }
 
   /**
-   * Validates, serializes and frames one item; throws for an invalid item. Text from a
+   * Validates, serializes and frames one item; throws for an invalid item. What is serialized
+   * is what validation returns: the data itself, or a Standard Schema's output. Text from a
    * serializer that escapes everything is framed without the line scan (encodeJsonFrame).
    */
   const frame = (item: SseItem, maxBytes: number | undefined): string => {
     assertObject(item)
     if (item.data === undefined) return encodeFrame(item, undefined, maxBytes)
-    const compiled = checked(item)
-    const text = compiled.serialize(item.data)
+    const compiled = entryOf(item)
+    const check = compiled.check
+    const text = compiled.serialize(check === null ? item.data : check(item.data))
     return compiled.json && typeof text === 'string' ? encodeJsonFrame(item, text, maxBytes) : encodeFrame(item, text, maxBytes)
   }
 
   const prepare = (item: SseItem): PreparedItem => {
     assertObject(item)
     if (item.data === undefined) return { event: item.event, text: undefined }
-    return { event: item.event, text: checked(item).serialize(item.data) }
+    const compiled = entryOf(item)
+    const check = compiled.check
+    return { event: item.event, text: compiled.serialize(check === null ? item.data : check(item.data)) }
   }
-  if (onInvalid === 'error') return { prepare, encode: frame }
+  if (onInvalid === 'error') return { prepare, encode: frame, schemas }
 
   const encodeWith = (log: FastifyBaseLogger | undefined): ItemEncoder => (item, maxBytes) => {
     try {
@@ -116,10 +122,10 @@ export function compileEvents (events: EventMap | undefined, options: PipelineOp
       return ''
     }
   }
-  return { prepare, encode: encodeWith(options.log), encodeWith }
+  return { prepare, encode: encodeWith(options.log), encodeWith, schemas }
 }
 
-function compileTable (events: EventMap, options: EventOptions, serializer: DataSerializer, { where, invalid }: Declaration): Map<string, CompiledEvent> {
+function compileTable (events: EventMap, options: EventOptions, serializer: DataSerializer, { where, invalid }: Declaration): { table: Map<string, CompiledEvent>, schemas: Record<string, object> } {
   if (events === null || typeof events !== 'object' || Array.isArray(events)) {
     throw invalid(`events must be an object of event name → schema, got ${events === null ? 'null' : typeof events}`)
   }
@@ -128,21 +134,48 @@ function compileTable (events: EventMap, options: EventOptions, serializer: Data
   if (typeof validate !== 'boolean') throw invalid(`validate must be a boolean, got ${typeof validate}`)
   if (typeof serialize !== 'boolean') throw invalid(`serialize must be a boolean, got ${typeof serialize}`)
   const table = new Map<string, CompiledEvent>()
+  const schemas: Record<string, object> = {}
   for (const [name, schema] of Object.entries(events)) {
     if (name === '' || /[\r\n]/.test(name)) {
       throw invalid(`event names must be non-empty and free of CR and LF, got ${JSON.stringify(name)}`)
     }
-    if (schema === null || typeof schema !== 'object') {
+    // ArkType's schemas are functions.
+    if (schema === null || (typeof schema !== 'object' && !(typeof schema === 'function' && isStandardSchema(schema)))) {
       throw invalid(`the schema of event "${name}" must be a schema object, got ${schema === null ? 'null' : typeof schema}`)
     }
+    const described = describe(schema)
+    schemas[name] = described.documented
+    const json = described.jsonSchema
+    let compiled: CompiledSerializer | undefined
+    if (serialize && json !== undefined) {
+      try {
+        compiled = compileSerializer(name, json, where)
+      } catch (err) {
+        // A TypeBox or JSON Schema is the user's own: refused. A converted one is the library's: then not compiled.
+        if (json === schema) throw err
+      }
+    }
     table.set(name, {
-      check: validate ? compileCheck(name, schema, where) : null,
-      serialize: serialize ? compileSerializer(name, schema, where) : (data) => serializer(data, name),
-      json: serialize ? escapesEverything(schema) : serializer === jsonSerializer
+      check: validate ? compileCheck(name, schema, where, json) : null,
+      serialize: compiled ?? (serialize ? stringifySerializer(name) : (data) => serializer(data, name)),
+      json: compiled !== undefined ? escapesEverything(json) : serialize || serializer === jsonSerializer
     })
   }
   if (table.size === 0) throw invalid('events must declare at least one event')
-  return table
+  return { table, schemas }
+}
+
+/**
+ * The JSON Schema of one event's data, if it has one, and what documents it. TypeBox schemas
+ * and plain JSON Schema are JSON Schema already; a Standard Schema's is converted, and one
+ * without a JSON Schema form is documented as any JSON value.
+ */
+function describe (schema: object): { jsonSchema: object | undefined, documented: object } {
+  if (schemaKind(schema) !== 'standard-schema') return { jsonSchema: schema, documented: schema }
+  const converted = jsonSchemaOf(schema)
+  if ('schema' in converted) return { jsonSchema: converted.schema, documented: converted.schema }
+  const vendor = String((schema as { '~standard': { vendor: unknown } })['~standard'].vendor)
+  return { jsonSchema: undefined, documented: { description: `Validated by a ${vendor} schema that has no JSON Schema form (${converted.reason}).` } }
 }
 
 function untypedPipeline (serializer: DataSerializer): EventPipeline {

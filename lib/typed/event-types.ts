@@ -1,10 +1,11 @@
 // Types only: the browser client imports this module, so it must never gain runtime code, and
-// it imports no schema library: both TypeBox lines are optional peers, and a declaration file
+// it imports no schema library: every schema library is an optional peer, and a declaration file
 // naming a package the user has not installed breaks compilation under `skipLibCheck: false`.
 
 /**
  * The schema of one event's `data`: a TypeBox schema (`typebox` 1.x or `@sinclair/typebox`
- * 0.34), or a plain JSON Schema object (then `validate: false`, and `data` is `unknown`).
+ * 0.34), a Standard Schema (Zod 4, Valibot 1, ArkType 2: an ArkType schema is a function, which
+ * `object` includes), or a plain JSON Schema object (then `validate: false`, and `data` is `unknown`).
  */
 export type EventSchema = object
 
@@ -33,17 +34,36 @@ type ProvidedStatic<Schema, Provider> = Provider extends { readonly serializer: 
     : (Provider & { schema: Schema })['serializer']
   : TypeBox1NeedsTypeProvider
 
+/** A Standard Schema's `~standard.types` (`{ input, output }`, present in types only). */
+interface StandardTyped { readonly '~standard': { readonly types?: unknown } }
+
 /**
- * The static type of one event schema. TypeBox 0.34 schemas carry it as the phantom `static`
- * property (what its own `Static<>` reads); TypeBox 1.x computes it from the schema's shape,
- * which only its own types know, reached here through the route's type provider; a plain JSON
- * Schema gives `unknown`.
+ * The static type of one event schema: what a handler yields, `send()` takes and a stream's
+ * `publish()` takes. TypeBox 0.34 schemas carry it as the phantom `static` property (what its
+ * own `Static<>` reads); TypeBox 1.x computes it from the schema's shape, which only its own
+ * types know, reached here through the route's type provider; a Standard Schema gives its
+ * input type (what its `validate` accepts: the items are validated, then its output is sent,
+ * see WireOf); a plain JSON Schema gives `unknown`.
  */
 export type StaticOf<Schema, Provider = unknown> =
   Schema extends { readonly static: unknown, readonly params: unknown[] }
     ? (Schema & { params: [] })['static']
     : Schema extends { readonly '~kind': string }
       ? ProvidedStatic<Schema, Provider>
+      : Schema extends StandardTyped
+        ? NonNullable<Schema['~standard']['types']> extends { readonly input: infer Input } ? Input : unknown
+        : unknown
+
+/**
+ * What one event's data is on the wire, as clients and stream filters read it: a Standard
+ * Schema's output type (what its `validate` returns, before JSON), the same as StaticOf for
+ * TypeBox and JSON Schema, which do not transform.
+ */
+export type WireOf<Schema, Provider = unknown> =
+  Schema extends { readonly static: unknown, readonly params: unknown[] } | { readonly '~kind': string }
+    ? StaticOf<Schema, Provider>
+    : Schema extends StandardTyped
+      ? NonNullable<Schema['~standard']['types']> extends { readonly output: infer Output } ? Output : unknown
       : unknown
 
 /** The fields any item may carry besides `event` and `data`. */

@@ -1,5 +1,7 @@
 import type { RouteOptions } from 'fastify'
 import type { EventMap } from './event-types.js'
+import { sample } from './sample.js'
+import { transformBefore, type SwaggerTransform } from './swagger-compose.js'
 
 const MEDIA_TYPE = 'text/event-stream'
 /** Where OpenAPI 3.0 and 3.1 (which have no `itemSchema`) and Swagger 2.0 carry the item schema. */
@@ -54,38 +56,43 @@ function streamMediaType (events: EventMap): Record<string, unknown> {
   return { schema: { type: 'string' }, [ITEM_SCHEMA_EXTENSION]: itemSchema(events), example: exampleStream(events) }
 }
 
-type SwaggerTransform = (input: {
-  schema: Record<string, any>
-  url: string
-  openapiObject?: { openapi?: string }
-  swaggerObject?: { swagger?: string }
-}) => { schema: Record<string, any>, url: string }
-
 /**
- * Documents a route's events as its 200 response, for @fastify/swagger (or anything else that
- * reads route schemas). A 200 response the route already declares is left as it is, unless it
- * lists media types without this one. The route schema holds the OpenAPI 3.0/3.1 form; a
- * per-route `swaggerTransform` (@fastify/swagger's hook, which sees the document being built)
- * adapts it to 3.2 and to Swagger 2.0. A route with its own `swaggerTransform` keeps it.
+ * Documents a route's events as its 200 response, for @fastify/swagger: through the route's
+ * `swaggerTransform` (@fastify/swagger's per-route hook, which sees the document being built),
+ * never in the route schema itself, where the instance's serializer compiler would be asked to
+ * compile it (and a Zod serializer compiler refuses what is not a Zod schema). The transform
+ * first runs what it displaces (see swagger-compose.ts), then adds the stream in the form of
+ * the document's version: OpenAPI 3.0/3.1 (extension), 3.2 (`itemSchema`), Swagger 2.0. A 200
+ * response the route already declares is left as it is, unless it lists media types without
+ * this one. `events`: the JSON Schema of each event's data.
  */
 export function documentEvents (route: RouteOptions, events: EventMap): void {
-  const schema = (route.schema ?? {}) as { response?: Record<string, unknown> }
-  const response = schema.response ?? {}
+  const config = (route.config ?? {}) as { swaggerTransform?: unknown }
+  const before = transformBefore(config.swaggerTransform)
+  const transform: SwaggerTransform = (input) => {
+    const first = before(input) ?? {}
+    const url = first.url ?? input.url
+    const schema = first.schema ?? input.schema ?? {}
+    if (schema.hide === true) return { schema, url }
+    const documented = withStream(schema, events)
+    if (documented === undefined) return { schema, url }
+    if (input.swaggerObject !== undefined) return { schema: forSwagger2(documented, events), url }
+    if (input.openapiObject?.openapi?.startsWith('3.2') === true) return { schema: forOpenApi32(documented), url }
+    return { schema: documented, url }
+  }
+  // Copies, never edits: route options may be shared between routes.
+  route.config = { ...config, swaggerTransform: transform } as typeof route.config
+}
+
+/** The schema with the stream as its 200 response (OpenAPI 3.0/3.1 form), or undefined when the route documents its own. */
+function withStream (schema: Record<string, any>, events: EventMap): Record<string, any> | undefined {
+  const response = (schema.response ?? {}) as Record<string, unknown>
   const ok = response['200'] as { content?: Record<string, unknown>, description?: string } | undefined
-  if (ok !== undefined && (ok.content === undefined || ok.content[MEDIA_TYPE] !== undefined)) return
+  if (ok !== undefined && (ok.content === undefined || ok.content[MEDIA_TYPE] !== undefined)) return undefined
   const documented = ok === undefined
     ? { description: describeEvents(events), content: { [MEDIA_TYPE]: streamMediaType(events) } }
     : { ...ok, content: { ...ok.content, [MEDIA_TYPE]: streamMediaType(events) } }
-  // Copies, never edits: route schemas are often shared between routes.
-  route.schema = { ...schema, response: { ...response, 200: documented } }
-  const config = (route.config ?? {}) as { swaggerTransform?: unknown }
-  if (config.swaggerTransform !== undefined) return
-  const transform: SwaggerTransform = ({ schema, url, openapiObject, swaggerObject }) => {
-    if (swaggerObject !== undefined) return { schema: forSwagger2(schema, events), url }
-    if (openapiObject?.openapi?.startsWith('3.2') === true) return { schema: forOpenApi32(schema), url }
-    return { schema, url }
-  }
-  route.config = { ...config, swaggerTransform: transform } as typeof route.config
+  return { ...schema, response: { ...response, 200: documented } }
 }
 
 /** OpenAPI 3.2: the item schema moves to the `itemSchema` field made for it. */
@@ -126,31 +133,4 @@ function forSwagger2 (schema: Record<string, any>, events: EventMap): Record<str
 /** A JSON copy: drops TypeBox's symbol keys and keeps the document from sharing the route's objects. */
 function plain (schema: unknown): unknown {
   return JSON.parse(JSON.stringify(schema))
-}
-
-/** A value of the schema's shape, for examples: `examples`/`default`/`const`/`enum` when given, else a placeholder of its type. */
-function sample (schema: unknown, depth = 0): unknown {
-  if (schema === null || typeof schema !== 'object' || depth > 8) return null
-  const s = schema as Record<string, any>
-  if (Array.isArray(s.examples) && s.examples.length > 0) return s.examples[0]
-  if ('default' in s) return s.default
-  if ('const' in s) return s.const
-  if (Array.isArray(s.enum) && s.enum.length > 0) return s.enum[0]
-  for (const key of ['anyOf', 'oneOf', 'allOf']) {
-    if (Array.isArray(s[key]) && s[key].length > 0) return sample(s[key][0], depth + 1)
-  }
-  const type = Array.isArray(s.type) ? s.type[0] : s.type
-  switch (type) {
-    case 'object': {
-      const out: Record<string, unknown> = {}
-      for (const [key, value] of Object.entries((s.properties ?? {}) as Record<string, unknown>)) out[key] = sample(value, depth + 1)
-      return out
-    }
-    case 'array': return s.items === undefined ? [] : [sample(s.items, depth + 1)]
-    case 'string': return 'string'
-    case 'integer': return typeof s.minimum === 'number' ? Math.ceil(s.minimum) : 0
-    case 'number': return typeof s.minimum === 'number' ? s.minimum : 0
-    case 'boolean': return true
-    default: return null
-  }
 }

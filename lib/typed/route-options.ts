@@ -36,7 +36,7 @@ export function compileRoute (options: SseRouteOptions, runtime: Runtime, route:
   const events = options.events
   const pipeline = compileEvents(events, { ...options, log: events === undefined ? log : log?.child({ route: name }) }, runtime.options.serializer,
     { where: `route ${name}`, invalid })
-  if (events !== undefined) documentEvents(route, events)
+  if (events !== undefined && pipeline.schemas !== undefined) documentEvents(route, pipeline.schemas)
   const encodeWith = pipeline.encodeWith
   if (encodeWith === undefined) return { encode: pipeline.encode }
   return { encode: pipeline.encode, encodeFor: (requestLog) => encodeWith(requestLog.child({ route: name })) }

@@ -26,3 +26,21 @@ export function compileSerializer (event: string, schema: object, where: string)
     }
   }
 }
+
+/**
+ * JSON text of a value no JSON Schema describes (a Standard Schema with transforms, dates or
+ * custom checks): `JSON.stringify` of the validated value, so `toJSON()` methods apply. It
+ * writes one line and escapes lone surrogates, as the compiled serializers do.
+ */
+export function stringifySerializer (event: string): CompiledSerializer {
+  return (data) => {
+    let text: string | undefined
+    try {
+      text = JSON.stringify(data)
+    } catch (err) {
+      throw new FST_SSE_SERIALIZE(`event "${event}": ${(err as Error).message}`, { cause: err })
+    }
+    if (typeof text !== 'string') throw new FST_SSE_SERIALIZE(`event "${event}": the value has no JSON form (${typeof data})`)
+    return text
+  }
+}
