@@ -63,3 +63,16 @@ test('reset notices per topic, and parse errors reported', async (t) => {
 test('without an EventSource: a coded TypeError', async (t) => {
   t.throws(() => createTopicsClient('http://127.0.0.1:1/e', { topics: ['a'], EventSource: undefined }), { code: 'FST_SSE_NO_EVENTSOURCE' })
 })
+
+test('the server\'s error event reaches onError', async (t) => {
+  const { app } = await topicsApp(t, {
+    routes: (app) => app.get('/fails', (request, reply) => reply.sse([{ event: 'error', data: { message: 'gone' } }]))
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const client = createTopicsClient(`http://127.0.0.1:${app.server.address().port}/fails`, { EventSource, topics: ['x'] })
+  t.teardown(() => client.close())
+  const errors = []
+  client.onError((error) => errors.push(error))
+  await until(() => errors.some((e) => e.type === 'server'), 'the server error')
+  t.same(errors.find((e) => e.type === 'server').data, { message: 'gone' })
+})

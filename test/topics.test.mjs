@@ -381,3 +381,29 @@ test('connections that share a topic but not the rest of their set each get thei
     t.same(positions, names.map((n) => heads[n === 'bell' ? `bell:${user}` : n]), `${sets[i]} (${user}): each entry at its own topic's head, in the order asked`)
   }
 })
+
+test('per topic: a filter moves the cursor past what it drops, and onReset sends a snapshot under the topic\'s name', async (t) => {
+  const { app, publish } = await topicsApp(t, {
+    routes: (app, { chat, dashboard }) => app.get('/filtered', (request, reply) => reply.sse.subscribeTopics({
+      dashboard,
+      chat: {
+        stream: chat,
+        filter: (event) => event.data.n % 2 === 0,
+        onReset: ({ send }) => { send({ event: 'e', data: { topic: 'chat', key: null, n: 0, snapshot: true } }) }
+      }
+    }))
+  })
+  const port = await listen(app)
+  const client = await sseClient(port, '/filtered', 'not a cursor')
+  t.teardown(() => client.close())
+  await client.until((c) => c.events.length === 3)
+  t.same(client.events.map((e) => e.type), ['dashboard.reset', 'chat.reset', 'chat.e'], 'two notices, then the snapshot')
+  t.same(JSON.parse(client.events[2].data).snapshot, true)
+  await until(() => app.sse.metrics().subscribers === 2, 'live')
+  const odd = await publish('chat') // n 1: filtered out
+  await until(() => parseCursor(client.lastEventId).size === 2 && [...parseCursor(client.lastEventId).values()].some((e) => e.offset === odd.offset && `${e.epoch}:${e.offset}` === odd.id), 'the cursor moved past the filtered event')
+  const even = await publish('chat') // n 2: delivered
+  await client.until((c) => c.events.length === 4)
+  t.same(JSON.parse(client.events[3].data).n, 2)
+  t.ok([...parseCursor(client.events[3].lastEventId).values()].some((e) => `${e.epoch}:${e.offset}` === even.id), 'its id holds chat at that event')
+})

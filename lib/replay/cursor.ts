@@ -10,9 +10,10 @@
  *
  * e.g. `Xk3_a9Qm1bZ-4e.1z,p0Lr7cR2d8Ww.0` for two topics. The tag is fixed-width, so an entry
  * needs no separator between tag and epoch; the epoch alphabet has no `.` or `,`, so the
- * grammar is unambiguous. An entry is 17 to 52 bytes (8-character epochs, as both stores make,
- * and offsets under 36^3 give about 18): 10 topics take about 180 bytes, 50 about 900, and the
- * longest possible cursor of the most topics a stream carries is under {@link MAX_CURSOR_BYTES}.
+ * grammar is unambiguous. An entry is 13 to 50 bytes: with offsets under 36^3, 18 on the memory
+ * store (8-character epochs) and 22 on Redis (12), so 10 topics take 189 or 229 bytes and 50
+ * take 949 or 1,149; the longest possible cursor of the most topics a stream carries is under
+ * {@link MAX_CURSOR_BYTES}.
  *
  * The cursor never decides what a client may read: the streams and keys come from the request
  * on the server. The tag only tells which entry belongs to which topic, and whether it was

@@ -333,12 +333,8 @@ export class TopicMember extends Subscriber {
     this.goLive()
   }
 
+  /** The connection ended: the set is its end listener, and counts an eviction once for all its topics. */
   left (): void {
-    this.detach()
-  }
-
-  /** The set counts the eviction once for the whole connection. */
-  override connectionEnded (): void {
     this.detach()
   }
 
