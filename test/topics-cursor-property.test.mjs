@@ -76,12 +76,14 @@ test(`generated composite ids never yield another topic's or key's events (seed 
   let malformedAll = 0
   let resumed = 0
   for (let i = 0; i < CASES; i++) {
-    const id = pick(next, generators)()
+    const generated = pick(next, generators)()
     const asked = shuffle([...TOPICS]).slice(0, 1 + Math.floor(next() * 3))
-    const viaHeader = /^[\x20-\x7e]*$/.test(id) && id.length < 8000 && next() < 0.5
+    const viaHeader = /^[\x20-\x7e]*$/.test(generated) && generated.length < 8000 && next() < 0.5
+    // HTTP strips the spaces around a header's value: what the server reads, the oracle judges.
+    const id = viaHeader ? generated.replace(/^[ \t]+|[ \t]+$/g, '') : generated
     const path = `/events?topics=${asked.join(',')}&user=ann` + (viaHeader || id === '' ? '' : `&lastEventId=${encodeURIComponent(id)}`)
     const heads = Object.fromEntries(await Promise.all(asked.map(async (topic) => [topic, Number((await app.sse.store.head(topic === 'bell' ? 'bell:ann' : topic)).split(':')[1])])))
-    const client = await sseClient(port, path, viaHeader ? id : undefined)
+    const client = await sseClient(port, path, viaHeader ? generated : undefined)
     const label = `case ${i}: ${JSON.stringify(id.slice(0, 120))} asking ${asked}`
     // Past Node's own 16 KiB bound on a request head, the request never reaches the plugin.
     const expected = id.length > 8000 ? 431 : 200
