@@ -232,8 +232,10 @@ export class Connection {
       if (source !== res) connectionOf.set(source, this)
       source.on('drain', onDrain)
     }
-    // Last: the budget may end this very connection.
-    this.limits.budget?.grew(this, text.length)
+    // Last: the budget may end this very connection. Its running total must stay an upper bound
+    // of bytes, and `text.length` counts UTF-16 units: UTF-8 takes at most 3 bytes for each, and
+    // a chunk's size line and CRLFs add at most 16.
+    this.limits.budget?.grew(this, 3 * text.length + 16)
     return false
   }
 

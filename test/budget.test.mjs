@@ -14,6 +14,8 @@ const KiB = 1024
 const MiB = 1024 * KiB
 const BUDGET = 3 * MiB
 const EVENT = 'x'.repeat(64 * KiB)
+// The same 64 KiB on the wire in a third of the UTF-16 units: the budget counts bytes, not units.
+const WIDE_EVENT = '€'.repeat(Math.floor(64 * KiB / 3))
 
 // One turn of the event loop: the client that reads, in this same process, reads meanwhile.
 const turn = () => new Promise((resolve) => setImmediate(resolve))
@@ -56,58 +58,60 @@ async function budgetApp (t, maxBufferedBytes = MiB) {
   }
   // What the budget can be over by: its 1/64 between two exact counts, and per client not
   // counted as behind, one socket high-water mark and one event.
-  const allowed = (clients) => BUDGET + BUDGET / 64 + clients * (16 * KiB + EVENT.length + 1024)
+  const allowed = (clients) => BUDGET + BUDGET / 64 + clients * (16 * KiB + Buffer.byteLength(EVENT) + 1024)
   return { app, queued, allowed }
 }
 
-test('live fan-out: subscribers that never read stay within the budget, furthest behind evicted first', async (t) => {
-  failOnEscapes(t)
-  // Each client alone may queue far more than the budget: only the budget bounds them here.
-  const { app, queued, allowed } = await budgetApp(t, 64 * MiB)
-  const evicted = []
-  const onEvict = (message) => evicted.push(message.reason)
-  dc.subscribe('fastify-typed-sse:evict', onEvict)
-  t.teardown(() => dc.unsubscribe('fastify-typed-sse:evict', onEvict))
-  const feed = app.sse.stream('feed')
-  app.get('/sub', (request, reply) => reply.sse.subscribe(feed))
-  const port = await listen(app)
-  const reader = rawGet(port, '/sub', { accept: 'text/event-stream' })
-  await until(() => app.sse.metrics().subscribers === 1, 'the reader live')
-  const ended = endings(t)
-  const slow = []
-  let published = 0
-  let peak = 0
-  // Each slow client joins 16 events (1 MiB) after the one before: the first is furthest behind.
-  for (let n = 0; n < 6; n++) {
-    slow.push(neverReads(port, '/sub', n))
-    await until(() => app.sse.metrics().subscribers === 1 + slow.length - ended.length, 'the new client live').catch((err) => {
-      throw new Error(`${err.message}: ended ${JSON.stringify(ended)}, ${JSON.stringify(app.sse.metrics())}`)
-    })
-    for (let i = 0; i < 16; i++) {
-      await feed.publish({ data: EVENT })
+for (const [what, event] of [['ASCII', EVENT], ['3-byte characters', WIDE_EVENT]]) {
+  test(`live fan-out (${what}): subscribers that never read stay within the budget, furthest behind evicted first`, async (t) => {
+    failOnEscapes(t)
+    // Each client alone may queue far more than the budget: only the budget bounds them here.
+    const { app, queued, allowed } = await budgetApp(t, 64 * MiB)
+    const evicted = []
+    const onEvict = (message) => evicted.push(message.reason)
+    dc.subscribe('fastify-typed-sse:evict', onEvict)
+    t.teardown(() => dc.unsubscribe('fastify-typed-sse:evict', onEvict))
+    const feed = app.sse.stream('feed')
+    app.get('/sub', (request, reply) => reply.sse.subscribe(feed))
+    const port = await listen(app)
+    const reader = rawGet(port, '/sub', { accept: 'text/event-stream' })
+    await until(() => app.sse.metrics().subscribers === 1, 'the reader live')
+    const ended = endings(t)
+    const slow = []
+    let published = 0
+    let peak = 0
+    // Each slow client joins 16 events (1 MiB) after the one before: the first is furthest behind.
+    for (let n = 0; n < 6; n++) {
+      slow.push(neverReads(port, '/sub', n))
+      await until(() => app.sse.metrics().subscribers === 1 + slow.length - ended.length, 'the new client live').catch((err) => {
+        throw new Error(`${err.message}: ended ${JSON.stringify(ended)}, ${JSON.stringify(app.sse.metrics())}`)
+      })
+      for (let i = 0; i < 16; i++) {
+        await feed.publish({ data: event })
+        await turn()
+        published++
+        peak = Math.max(peak, queued())
+      }
+    }
+    for (let i = 0; ended.length < slow.length && i < 2000; i++) {
+      await feed.publish({ data: event })
       await turn()
       published++
       peak = Math.max(peak, queued())
     }
-  }
-  for (let i = 0; ended.length < slow.length && i < 2000; i++) {
-    await feed.publish({ data: EVENT })
-    await turn()
-    published++
-    peak = Math.max(peak, queued())
-  }
-  t.equal(ended.length, slow.length, 'every client that never reads was disconnected')
-  t.ok(peak <= allowed(7), `at most ${peak} bytes queued (budget ${BUDGET})`)
-  const m = app.sse.metrics()
-  t.equal(m.streamsEnded.budget, 6, 'each ended over the budget')
-  t.equal(m.evictions, 6, 'counted as evictions')
-  t.ok(evicted.includes('budget'), 'published on the evict channel')
-  t.same(ended[0], { id: '0', reason: 'budget' }, `the client furthest behind went first: ${JSON.stringify(ended)}`)
-  await until(() => (reader.text.match(/data: x/g) ?? []).length === published, 'the reader got every event')
-  t.ok(m.bufferedBytes >= 0)
-  reader.socket.destroy()
-  for (const c of slow) c.socket.destroy()
-})
+    t.equal(ended.length, slow.length, 'every client that never reads was disconnected')
+    t.ok(peak <= allowed(7), `at most ${peak} bytes queued (budget ${BUDGET})`)
+    const m = app.sse.metrics()
+    t.equal(m.streamsEnded.budget, 6, 'each ended over the budget')
+    t.equal(m.evictions, 6, 'counted as evictions')
+    t.ok(evicted.includes('budget'), 'published on the evict channel')
+    t.same(ended[0], { id: '0', reason: 'budget' }, `the client furthest behind went first: ${JSON.stringify(ended)}`)
+    await until(() => (reader.text.match(/^data: /gm) ?? []).length === published, 'the reader got every event')
+    t.ok(m.bufferedBytes >= 0)
+    reader.socket.destroy()
+    for (const c of slow) c.socket.destroy()
+  })
+}
 
 test('replay: clients resuming a long history that never read stay within the budget', async (t) => {
   failOnEscapes(t)
