@@ -168,11 +168,7 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
       // reply.sse() reports every failure through its promise, as streamFrom does.
       return Promise.reject(err)
     }
-    return forget(reply, streamFrom(runtime, reply, state, source).then(undefined, (err: unknown) => {
-      // Failed before the stream opened (the producer threw): its slot is given back.
-      ops.registry.unreserve(reply)
-      throw err
-    }))
+    return forget(reply, slotBackOnFailure(ops, reply, streamFrom(runtime, reply, state, source)))
   }, {
     open: () => {
       prepare(ops, reply)
@@ -188,7 +184,7 @@ function sseReply (ops: Operations, reply: ReplyWithState): SseReply {
       } catch (err) {
         return Promise.reject(err)
       }
-      return forget(reply, fanout.subscribeTopics(reply, state, topics, options))
+      return forget(reply, slotBackOnFailure(ops, reply, fanout.subscribeTopics(reply, state, topics, options)))
     }) as SubscribeTopicsFunction,
     lastEventId: lastEventIdOf(state),
     expireAt: (at: Date | number) => expireAt(ops, reply, at),
@@ -205,6 +201,18 @@ function started<T> (ops: Operations, reply: ReplyWithState, start: () => T): T 
     ops.registry.unreserve(reply)
     throw err
   }
+}
+
+/**
+ * A start that rejects only before its stream opens (a producer that threw, an unknown or
+ * forbidden topic): the cap slot taken for it is given back. Once the stream is open the slot
+ * is the stream's, and giving back is a no-op.
+ */
+function slotBackOnFailure<T> (ops: Operations, reply: ReplyWithState, start: Promise<T>): Promise<T> {
+  return start.then(undefined, (err: unknown) => {
+    ops.registry.unreserve(reply)
+    throw err
+  })
 }
 
 /** A stream started: the reply lets go of its `reply.sse` (see {@link sseReply}) and hands on what the start gave. */

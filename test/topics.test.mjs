@@ -222,6 +222,27 @@ test('authorization per topic, before any byte: 403 and 404 as JSON, 400 for an 
   ok.stream().destroy()
 })
 
+test('a refused topic request gives back the cap slot it took: refusals never fill maxStreams', async (t) => {
+  const { app } = await topicsApp(t, { plugin: { maxStreams: 2 } })
+  // Each refusal, of each kind, more times than there are slots.
+  const refusals = ['/events?topics=dashboard,chat&user=guest', '/events?topics=secret', '/events?topics=']
+  for (let round = 0; round < 3; round++) {
+    for (const url of refusals) {
+      const res = await app.inject({ url, headers: { accept: 'text/event-stream' } })
+      t.ok(res.statusCode >= 400 && res.statusCode < 500, `${url}: refused (${res.statusCode})`)
+    }
+  }
+  const open = []
+  for (let i = 0; i < 2; i++) {
+    const res = await app.inject({ url: '/events?topics=chat&user=ann', headers: { accept: 'text/event-stream' }, payloadAsStream: true })
+    t.equal(res.statusCode, 200)
+    open.push(res)
+  }
+  t.equal(app.sse.metrics().openStreams, 2, 'both slots serve streams')
+  t.equal(app.sse.metrics().streamsEnded.limit, 0, 'neither was told to come back later')
+  for (const res of open) res.stream().destroy()
+})
+
 test('authorize runs before the key is derived: a keyed topic may assume a signed-in user', async (t) => {
   const { app } = await topicsApp(t, {
     routes: (app) => {
